@@ -1,0 +1,113 @@
+package dev.memmgr.internal.mem;
+
+/**
+ * Page frames of one {@link PhysMem}: allocation in extents (see {@link RunAllocator}) with the
+ * guarantee that every frame handed out reads as zero.
+ *
+ * <p>Freed frames are remembered as dirty. A dirty frame that is allocated again is zeroed by
+ * the allocating thread, outside the allocator lock, before it is returned. When the dirty free
+ * frames exceed {@code trimThreshold}, they are returned to the OS in one batch with
+ * fallocate(PUNCH_HOLE) under the allocator lock: a punched frame is zero for free and costs no
+ * memory until written. A freed frame is never read or written through the direct map (even a
+ * read would allocate it again).
+ *
+ * <p>Locking: the allocator lock only (innermost); thread-safe.
+ */
+public final class FrameAllocator {
+    private final PhysMem mem;
+    private final RunAllocator runs;
+    private final int trimThreshold;
+
+    /**
+     * @param mem the frames
+     * @param trimThreshold dirty free frames that trigger a batch punch; 0 punches at every free
+     */
+    public FrameAllocator(PhysMem mem, int trimThreshold) {
+        if (trimThreshold < 0) {
+            throw new IllegalArgumentException("trimThreshold < 0");
+        }
+        this.mem = mem;
+        this.runs = new RunAllocator(mem.frames(), true);
+        this.trimThreshold = trimThreshold;
+    }
+
+    /** A threshold of half the frames: idle memory goes back to the OS, churn reuses frames. */
+    public FrameAllocator(PhysMem mem) {
+        this(mem, Math.max(1, mem.frames() / 2));
+    }
+
+    /** @return the frames */
+    public PhysMem mem() {
+        return mem;
+    }
+
+    /** @return total frames */
+    public int capacity() {
+        return runs.capacity();
+    }
+
+    /** @return free frames (a snapshot) */
+    public int freeFrames() {
+        return runs.freeCount();
+    }
+
+    /** @return free frames that still hold old data and will be zeroed on reuse or punched (a snapshot) */
+    public int dirtyFreeFrames() {
+        return runs.dirtyFreeCount();
+    }
+
+    /**
+     * Allocates {@code n} zeroed frames.
+     *
+     * @param out receives the extents, sorted by frame (appended)
+     * @return false, with nothing allocated, when fewer than n frames are free: the caller may
+     *     reclaim and retry
+     */
+    public boolean allocate(int n, ExtentList out) {
+        ExtentList dirty = new ExtentList(2);
+        if (!runs.allocate(n, out, dirty)) {
+            return false;
+        }
+        for (int i = 0; i < dirty.size(); i++) {
+            mem.zero(dirty.start(i), dirty.length(i));
+        }
+        return true;
+    }
+
+    /** Frees one extent of frames the caller owns; they become dirty (see class comment). */
+    public void free(int frame, int count) {
+        runs.free(frame, count);
+        maybeTrim();
+    }
+
+    /** Frees every extent of a list. */
+    public void free(ExtentList frames) {
+        runs.free(frames);
+        maybeTrim();
+    }
+
+    /**
+     * Returns every dirty free frame to the OS now.
+     *
+     * @return frames punched
+     */
+    public int trim() {
+        return runs.trimDirty(mem::punch);
+    }
+
+    /** @return whether every frame of the extent is allocated (assertions, tests) */
+    public boolean isAllocated(int frame, int count) {
+        return runs.isAllocated(frame, count);
+    }
+
+    /** @return the number of free runs (fragmentation) */
+    public int freeRunCount() {
+        return runs.freeRunCount();
+    }
+
+    private void maybeTrim() {
+        if (runs.dirtyFreeCount() > trimThreshold) {
+            trim();
+        }
+    }
+}

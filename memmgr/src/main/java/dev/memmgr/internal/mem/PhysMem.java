@@ -1,0 +1,149 @@
+package dev.memmgr.internal.mem;
+
+import dev.memmgr.internal.sys.LibC;
+import dev.memmgr.internal.sys.Platform;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The machine's "RAM": one memfd of the configured capacity, mapped once, shared, as the direct
+ * map. Frame {@code f} is the bytes {@code [f * pageSize, (f + 1) * pageSize)} of the memfd and of
+ * the direct map. Reading past the capacity is impossible: the direct map is a bounded segment.
+ *
+ * <p>The direct map belongs to a shared arena: after {@link #close()} every access to it (and to
+ * slices of it) throws IllegalStateException instead of touching unmapped memory.
+ *
+ * <p>Locking: none. Zeroing and punching act on frames the caller owns.
+ */
+public final class PhysMem implements AutoCloseable {
+    private final int fd;
+    private final long capacity;
+    private final int pageSize;
+    private final int pageShift;
+    private final int frames;
+    private final Arena arena;
+    private final MemorySegment directMap;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private PhysMem(int fd, long capacity, int pageSize, Arena arena, MemorySegment directMap) {
+        this.fd = fd;
+        this.capacity = capacity;
+        this.pageSize = pageSize;
+        this.pageShift = Integer.numberOfTrailingZeros(pageSize);
+        this.frames = (int) (capacity >>> pageShift);
+        this.arena = arena;
+        this.directMap = directMap;
+    }
+
+    /**
+     * Creates the memfd, sizes it and maps it.
+     *
+     * @param capacity bytes, a positive multiple of pageSize, at most 2^31 - 1 frames
+     * @param pageSize a power of two, at least 4096
+     */
+    public static PhysMem create(long capacity, int pageSize) {
+        Platform.check();
+        if (pageSize < 4096 || Integer.bitCount(pageSize) != 1) {
+            throw new IllegalArgumentException("page size must be a power of two >= 4096: " + pageSize);
+        }
+        if (capacity <= 0 || capacity % pageSize != 0 || capacity / pageSize > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("capacity must be a positive multiple of the page size "
+                    + pageSize + " and at most 2^31-1 pages: " + capacity);
+        }
+        int fd = LibC.memfdCreate("memmgr-frames", LibC.MFD_CLOEXEC);
+        Arena arena = null;
+        try {
+            LibC.ftruncate(fd, capacity);
+            long addr = LibC.mmap(0, capacity, LibC.PROT_READ | LibC.PROT_WRITE,
+                    LibC.MAP_SHARED | LibC.MAP_NORESERVE, fd, 0);
+            arena = Arena.ofShared();
+            MemorySegment map = MemorySegment.ofAddress(addr)
+                    .reinterpret(capacity, arena, s -> LibC.munmap(addr, capacity));
+            return new PhysMem(fd, capacity, pageSize, arena, map);
+        } catch (RuntimeException e) {
+            if (arena != null) {
+                arena.close();
+            }
+            LibC.close(fd);
+            throw e;
+        }
+    }
+
+    /** @return the memfd (for mapping frames elsewhere) */
+    public int fd() {
+        return fd;
+    }
+
+    /** @return bytes of frames */
+    public long capacity() {
+        return capacity;
+    }
+
+    /** @return number of frames */
+    public int frames() {
+        return frames;
+    }
+
+    /** @return bytes per frame */
+    public int pageSize() {
+        return pageSize;
+    }
+
+    /** @return log2(pageSize) */
+    public int pageShift() {
+        return pageShift;
+    }
+
+    /** @return the direct map: the whole memfd as one segment */
+    public MemorySegment directMap() {
+        return directMap;
+    }
+
+    /** @return the byte offset of a frame in the memfd and the direct map */
+    public long offset(int frame) {
+        return (long) frame << pageShift;
+    }
+
+    /** @return the bytes of {@code count} frames from {@code frame}, a slice of the direct map */
+    public MemorySegment frames(int frame, int count) {
+        return directMap.asSlice(offset(frame), (long) count << pageShift);
+    }
+
+    /** Fills frames the caller owns with zeros. */
+    public void zero(int frame, int count) {
+        frames(frame, count).fill((byte) 0);
+    }
+
+    /**
+     * Returns frames to the OS: fallocate(PUNCH_HOLE | KEEP_SIZE). They read as zero afterwards
+     * and cost no memory until written again. The caller must own them (or hold the allocator
+     * lock while they are free) so nobody writes them meanwhile.
+     */
+    public void punch(int frame, int count) {
+        LibC.fallocate(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, offset(frame),
+                (long) count << pageShift);
+    }
+
+    /** @return bytes the memfd really occupies (fstat st_blocks * 512) */
+    public long allocatedBytes() {
+        return LibC.fstat(fd).allocatedBytes();
+    }
+
+    /** @return whether {@link #close()} has run */
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    /** Unmaps the direct map (later accesses throw IllegalStateException) and closes the memfd. Idempotent. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                arena.close();
+            } finally {
+                LibC.close(fd);
+            }
+        }
+    }
+}
