@@ -1,0 +1,238 @@
+package dev.memmgr;
+
+import dev.memmgr.internal.gem.GemObject;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * A buffer object: {@link #size()} bytes of page-granular memory that memmgr may move between
+ * page frames and swap as long as nobody holds it in place.
+ *
+ * <p><b>Lifetime.</b> A reference count, as GEM objects have: the handle holds one reference
+ * ({@link #close()} drops it), {@link #retain()} and {@link Client#lookup(int)} add one each,
+ * {@link #release()} gives one back. The object is freed when the last goes; every later
+ * operation throws IllegalStateException while {@link #size()}, {@link #handle()},
+ * {@link #refCount()}, {@link #residency()} and the counters still answer.
+ *
+ * <p><b>Pages.</b> {@link #getPages()}/{@link #putPages()} count weak users: the shrinker may
+ * still evict an idle object they hold. {@link #pin()}/{@link #unpin()} count hard users: a
+ * pinned object is never evicted or purged. {@link #vmap()} gives a CPU view and holds one pin
+ * for all open views. Content persists while the object lives, whatever the counts.
+ *
+ * <p><b>Threads and locks.</b> Thread-safe. Pin of a pinned object, unpin that leaves it
+ * pinned, getPages of a used resident object, putPages that leaves it used and vmap of a vmapped
+ * object are lock-free (one CAS, no allocation but the Vmap). Everything else takes the object's
+ * {@link #resv() reservation} lock, blocking while another thread holds it, unless the calling
+ * thread holds it already (lock the reservation to make several operations atomic). Operations
+ * that allocate frames may run the shrinker in the calling thread (direct reclaim), which never
+ * blocks on other objects.
+ */
+public final class BufferObject implements AutoCloseable {
+    private final GemObject obj;
+
+    BufferObject(GemObject obj) {
+        this.obj = obj;
+    }
+
+    /** @return bytes, a whole number of pages; answers after free */
+    public long size() {
+        return obj.size();
+    }
+
+    /** @return the handle in the owner client; answers after free */
+    public int handle() {
+        return obj.handle();
+    }
+
+    /** @return the client that created the object */
+    public Client owner() {
+        return (Client) obj.file().facade();
+    }
+
+    /**
+     * Takes a reference: the object stays alive until {@link #release()}, even after its handle
+     * or client is closed. Lock-free.
+     *
+     * @return this
+     * @throws IllegalStateException if the object is freed
+     */
+    public BufferObject retain() {
+        obj.retainUser();
+        return this;
+    }
+
+    /**
+     * Gives back a reference taken by {@link #retain()} or {@link Client#lookup(int)}; the last
+     * reference frees the object (its frames and slots; open vmaps become invalid). Lock-free;
+     * freeing takes no object lock.
+     *
+     * @throws IllegalStateException if the object is freed, or more references would be released
+     *     than were taken (nothing changes then)
+     */
+    public void release() {
+        obj.releaseUser();
+    }
+
+    /** @return references: the open handle plus retains and lookups not released; 0 once freed */
+    public int refCount() {
+        return obj.refCount();
+    }
+
+    /** Closes the handle, dropping its reference. Idempotent: never drops a second reference. */
+    @Override
+    public void close() {
+        obj.closeHandle();
+    }
+
+    /**
+     * Takes a weak use of the pages: populates them (zeroed) or swaps them in. The shrinker may
+     * still evict the object while it is idle; the pages come back on the next use.
+     *
+     * @throws PurgedException if the object was purged
+     * @throws GpuOutOfMemoryException if frames cannot be found (nothing changes)
+     * @throws SwapException if swap-in fails (the object stays evicted)
+     * @throws IllegalStateException if the object is freed or the manager closed
+     */
+    public void getPages() {
+        obj.getPages();
+    }
+
+    /**
+     * Drops a weak use taken by {@link #getPages()}. The content stays.
+     *
+     * @throws IllegalStateException without a matching getPages, or if the object is freed
+     */
+    public void putPages() {
+        obj.putPages();
+    }
+
+    /**
+     * Pins the pages in memory: populates or swaps them in, and keeps them from being evicted or
+     * purged until {@link #unpin()}. All pins together hold one page use.
+     *
+     * @throws IllegalStateException if the object is marked DONTNEED (a pinned object may not be
+     *     purgeable), or freed, or the manager closed
+     * @throws PurgedException if the object was purged
+     * @throws GpuOutOfMemoryException if frames cannot be found (nothing changes)
+     * @throws SwapException if swap-in fails (the object stays evicted)
+     */
+    public void pin() {
+        obj.pin();
+    }
+
+    /**
+     * Drops a pin.
+     *
+     * @throws IllegalStateException without a matching pin, or if the object is freed
+     */
+    public void unpin() {
+        obj.unpin();
+    }
+
+    /**
+     * Maps the object into one contiguous, zero-copy CPU view: writes through it are the object's
+     * content. All open views of an object share one mapping and hold one pin together; a view of
+     * an already mapped object costs no system call, and a mapping is cached after its last view
+     * closes until the object's frames go. Once the last view is closed and the mapping torn
+     * down (eviction, purge, free, manager close), access through the segment throws
+     * IllegalStateException: never a crash, never another object's memory.
+     *
+     * @return a new view; close it when done
+     * @throws IllegalStateException if the object is marked DONTNEED, freed, or the manager closed
+     * @throws PurgedException if the object was purged
+     * @throws GpuOutOfMemoryException if frames cannot be found (nothing changes)
+     * @throws SwapException if swap-in fails (the object stays evicted)
+     */
+    public Vmap vmap() {
+        MemorySegment segment = obj.vmap();
+        return new Vmap(obj, segment);
+    }
+
+    /**
+     * Copies {@code dst.byteSize()} bytes of the object, from {@code offset}, into {@code dst}.
+     * Pages never written read as zero; reading them allocates nothing (an unpopulated object
+     * stays so). An evicted object is swapped in.
+     *
+     * @throws NullPointerException if dst is null
+     * @throws IndexOutOfBoundsException if the range is not inside the object
+     * @throws IllegalArgumentException if dst is read-only
+     * @throws PurgedException if the object was purged
+     * @throws IllegalStateException if the object is freed or the manager closed
+     */
+    public void read(long offset, MemorySegment dst) {
+        Objects.requireNonNull(dst, "dst");
+        Objects.checkFromIndexSize(offset, dst.byteSize(), obj.size());
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("destination segment is read-only");
+        }
+        obj.read(offset, dst);
+    }
+
+    /**
+     * Copies {@code src} into the object at {@code offset}, populating (zeroed) or swapping in
+     * what it needs. All or nothing: every frame is secured before any byte is copied, so a
+     * failure leaves residency and content as they were.
+     *
+     * @throws NullPointerException if src is null
+     * @throws IndexOutOfBoundsException if the range is not inside the object
+     * @throws PurgedException if the object was purged
+     * @throws GpuOutOfMemoryException if frames cannot be found (nothing changes)
+     * @throws IllegalStateException if the object is freed or the manager closed
+     */
+    public void write(long offset, MemorySegment src) {
+        Objects.requireNonNull(src, "src");
+        Objects.checkFromIndexSize(offset, src.byteSize(), obj.size());
+        obj.write(offset, src);
+    }
+
+    /**
+     * Says whether the content is still needed. DONTNEED makes the object purgeable: under memory
+     * pressure it is destroyed before anything needed is evicted. WILLNEED takes that back, if it
+     * is not too late.
+     *
+     * @return whether the content is retained: false once purged (nothing changes then)
+     * @throws NullPointerException if advice is null
+     * @throws IllegalStateException on DONTNEED for a pinned (or vmapped) object, or if the object
+     *     is freed
+     */
+    public boolean madvise(Madvise advice) {
+        Objects.requireNonNull(advice, "advice");
+        return obj.madvise(advice);
+    }
+
+    /** @return where the content lives (a snapshot); {@link Residency#UNPOPULATED} once freed */
+    public Residency residency() {
+        return obj.residency();
+    }
+
+    /** @return weak page uses, including the one all pins hold together; 0 once freed */
+    public int pagesUseCount() {
+        return obj.pagesUseCount();
+    }
+
+    /** @return pins, including the one all vmaps hold together; 0 once freed */
+    public int pinCount() {
+        return obj.pinCount();
+    }
+
+    /** @return open vmaps; 0 once freed */
+    public int vmapCount() {
+        return obj.vmapCount();
+    }
+
+    /**
+     * @return the reservation: the object's lock and its fences
+     * @throws IllegalStateException if the object is freed
+     */
+    public Reservation resv() {
+        if (obj.isDying()) {
+            throw new IllegalStateException("buffer object " + obj.handle() + " is freed");
+        }
+        return new Reservation(obj);
+    }
+
+    @Override
+    public String toString() {
+        return obj.toString();
+    }
+}

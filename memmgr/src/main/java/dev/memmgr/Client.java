@@ -1,0 +1,103 @@
+package dev.memmgr;
+
+import dev.memmgr.internal.gem.GemFile;
+import dev.memmgr.internal.gem.GemObject;
+
+/**
+ * One user's namespace of buffer objects (a DRM file): creates objects, maps handles to them,
+ * and reports its usage. A handle means nothing in another client.
+ *
+ * <p>Thread-safe. The handle table has its own lock, held briefly; statistics are snapshots.
+ * Closing a client closes its handles; objects that other references keep alive stay usable.
+ */
+public final class Client implements AutoCloseable {
+    private final MemoryManager manager;
+    private final GemFile file;
+
+    Client(MemoryManager manager, GemFile file) {
+        this.manager = manager;
+        this.file = file;
+        file.facade(this);
+    }
+
+    /** @return the name given to {@link MemoryManager#openClient(String)}; answers after close too */
+    public String name() {
+        return file.name();
+    }
+
+    /** @return the manager this client belongs to */
+    public MemoryManager manager() {
+        return manager;
+    }
+
+    /**
+     * Creates a buffer object with a new handle. Lazy: no frame is allocated until the object is
+     * written, populated ({@link BufferObject#getPages()}), pinned or vmapped; until then it reads
+     * as zeros.
+     *
+     * @param size bytes, rounded up to whole pages
+     * @return the object; its handle holds one reference, dropped by {@link BufferObject#close()}
+     * @throws IllegalArgumentException if size is not positive or too large (more than 2^31 - 1
+     *     pages)
+     * @throws IllegalStateException if this client or the manager is closed
+     */
+    public BufferObject create(long size) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("size must be positive: " + size);
+        }
+        long pageSize = manager.pageSize();
+        long pages = size / pageSize + (size % pageSize == 0 ? 0 : 1);
+        if (pages > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("size " + size + " exceeds 2^31 - 1 pages");
+        }
+        GemObject obj = file.create((int) pages, BufferObject::new);
+        return (BufferObject) obj.facade();
+    }
+
+    /**
+     * Looks a handle up.
+     *
+     * @param handle a handle of this client
+     * @return the same {@link BufferObject} instance {@link #create(long)} returned, with one more
+     *     reference that the caller gives back with {@link BufferObject#release()}
+     * @throws NoSuchHandleException if the handle is not open in this client
+     * @throws IllegalStateException if this client or the manager is closed
+     */
+    public BufferObject lookup(int handle) {
+        return (BufferObject) file.lookup(handle).facade();
+    }
+
+    /**
+     * @return the usage of the objects with open handles in this client (a snapshot)
+     * @throws IllegalStateException if this client or the manager is closed
+     */
+    public ClientStats stats() {
+        return file.stats();
+    }
+
+    /**
+     * The client's usage in the kernel's drm-usage-stats text format, one key per line:
+     * {@code drm-driver}, {@code drm-client-id}, {@code drm-client-name}, then
+     * {@code drm-total-memory}, {@code drm-shared-memory}, {@code drm-resident-memory},
+     * {@code drm-purgeable-memory}, {@code drm-active-memory} and {@code drm-evicted-memory},
+     * each as {@code "drm-<key>-memory:\t<N> KiB"} or {@code MiB} (the largest unit that divides
+     * the value exactly; zero prints as {@code 0 KiB}).
+     *
+     * @return the text
+     * @throws IllegalStateException if this client or the manager is closed
+     */
+    public String fdinfo() {
+        return file.fdinfo();
+    }
+
+    /** Closes every handle still open. Objects kept alive by references stay usable. Idempotent. */
+    @Override
+    public void close() {
+        file.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Client[" + file.name() + (file.isClosed() ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,222 @@
+package dev.memmgr;
+
+import dev.memmgr.internal.gem.DeviceConfig;
+import dev.memmgr.internal.gem.GemDevice;
+import dev.memmgr.internal.gem.GemFile;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * A software GPU memory manager: a fixed budget of page frames held off-heap, buffer objects
+ * allocated from it by {@link Client clients}, and a shrinker that purges objects marked
+ * {@link Madvise#DONTNEED} and evicts idle ones to a swap file when frames run short.
+ *
+ * <pre>{@code
+ * try (MemoryManager mm = MemoryManager.builder().capacity(256 << 20).build();
+ *      Client client = mm.openClient("renderer")) {
+ *     BufferObject texture = client.create(4 << 20);
+ *     texture.write(0, pixels);
+ *     try (Vmap view = texture.vmap()) {
+ *         upload(view.segment());
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe. Reclaim runs in the allocating thread when frames run out (direct reclaim), in
+ * a background thread between the low and high watermarks, and on {@link #reclaim(long)}.
+ *
+ * <p>Runs on Linux x86-64 and aarch64; needs native access ({@code
+ * --enable-native-access=dev.memmgr}, or {@code ALL-UNNAMED} on the class path).
+ */
+public final class MemoryManager implements AutoCloseable {
+    private final GemDevice dev;
+
+    private MemoryManager(GemDevice dev) {
+        this.dev = dev;
+    }
+
+    /** @return a builder with the defaults: 256 MiB, 4 KiB pages, a temp swap file of twice the capacity */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Opens a client: a namespace of handles to buffer objects, with its own statistics.
+     *
+     * @param name shown in fdinfo and log messages
+     * @throws NullPointerException if name is null
+     * @throws IllegalStateException if the manager is closed
+     */
+    public Client openClient(String name) {
+        Objects.requireNonNull(name, "name");
+        return new Client(this, dev.openFile(name));
+    }
+
+    /** @return bytes per page; answers after close too */
+    public int pageSize() {
+        return dev.pageSize();
+    }
+
+    /** @return bytes of page frames; answers after close too */
+    public long capacity() {
+        return dev.capacity();
+    }
+
+    /** @return a snapshot of memory use; never blocks on object locks; answers after close too */
+    public MemoryStats stats() {
+        return dev.stats();
+    }
+
+    /**
+     * Runs the shrinker now, in this thread: purges DONTNEED objects, then evicts idle ones (least
+     * recently used first) until {@code bytes} are freed or nothing more can be. Never blocks on
+     * an object lock (objects locked by others are skipped).
+     *
+     * @param bytes how much to free; rounded up to pages
+     * @return exactly the bytes of frames freed (may exceed the request: objects go whole)
+     * @throws IllegalArgumentException if bytes is negative
+     * @throws IllegalStateException if the manager is closed
+     */
+    public long reclaim(long bytes) {
+        return dev.reclaim(bytes);
+    }
+
+    /**
+     * Frees every object (open vmaps become invalid: access throws IllegalStateException), stops
+     * the reclaim thread, deletes the swap file and releases the memory. Operations in progress in
+     * other threads finish first; later ones throw IllegalStateException. Idempotent.
+     */
+    @Override
+    public void close() {
+        dev.close();
+    }
+
+    /** @return the device behind this manager (internal: tests and benchmarks) */
+    GemDevice device() {
+        return dev;
+    }
+
+    @Override
+    public String toString() {
+        return "MemoryManager[" + dev.stats() + "]";
+    }
+
+    /**
+     * Settings of a {@link MemoryManager}. Setters reject bad values at once with
+     * IllegalArgumentException; {@link #build()} checks them together. Not thread-safe.
+     */
+    public static final class Builder {
+        private static final int OS_PAGE_SIZE = 4096;
+
+        private long capacity = 256L << 20;
+        private int pageSize = OS_PAGE_SIZE;
+        private Path swapFile;
+        private long swapBytes;
+        private boolean noSwap;
+        private double low = 0.05;
+        private double high = 0.10;
+        private boolean backgroundReclaim = true;
+
+        private Builder() {
+        }
+
+        /**
+         * @param bytes bytes of page frames; positive, and a multiple of the page size at build
+         * @return this builder
+         * @throws IllegalArgumentException if bytes is not positive
+         */
+        public Builder capacity(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("capacity must be positive: " + bytes);
+            }
+            this.capacity = bytes;
+            return this;
+        }
+
+        /**
+         * @param bytes a power of two, at least the OS page size (4096), at most 1 GiB
+         * @return this builder
+         * @throws IllegalArgumentException otherwise
+         */
+        public Builder pageSize(int bytes) {
+            if (bytes < OS_PAGE_SIZE || Integer.bitCount(bytes) != 1 || bytes > (1 << 30)) {
+                throw new IllegalArgumentException("page size must be a power of two between 4096 and 1 GiB: " + bytes);
+            }
+            this.pageSize = bytes;
+            return this;
+        }
+
+        /**
+         * Swaps to a chosen file, created owner-only if absent; deleted on close if it was
+         * created, truncated to zero if it existed.
+         *
+         * @param file the file
+         * @param bytes its size; rounded down to pages, at least one page at build
+         * @return this builder
+         * @throws NullPointerException if file is null
+         * @throws IllegalArgumentException if bytes is not positive
+         */
+        public Builder swapFile(Path file, long bytes) {
+            Objects.requireNonNull(file, "file");
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("swap size must be positive: " + bytes);
+            }
+            this.swapFile = file;
+            this.swapBytes = bytes;
+            this.noSwap = false;
+            return this;
+        }
+
+        /** Disables eviction (purge still works). @return this builder */
+        public Builder noSwap() {
+            this.noSwap = true;
+            this.swapFile = null;
+            this.swapBytes = 0;
+            return this;
+        }
+
+        /**
+         * @param low fraction of the capacity under which free frames wake background reclaim
+         * @param high fraction of the capacity background reclaim frees up to
+         * @return this builder
+         * @throws IllegalArgumentException unless {@code 0 <= low <= high <= 1}
+         */
+        public Builder watermarks(double low, double high) {
+            if (!(low >= 0 && low <= high && high <= 1)) {
+                throw new IllegalArgumentException("watermarks need 0 <= low <= high <= 1: " + low + ", " + high);
+            }
+            this.low = low;
+            this.high = high;
+            return this;
+        }
+
+        /** @param on whether a background thread keeps free frames between the watermarks @return this builder */
+        public Builder backgroundReclaim(boolean on) {
+            this.backgroundReclaim = on;
+            return this;
+        }
+
+        /**
+         * Creates the manager: the memfd of frames, the swap file, the reclaim thread.
+         *
+         * @return a new manager
+         * @throws IllegalArgumentException if the capacity is not a multiple of the page size,
+         *     exceeds 2^31 - 1 pages, or the swap file is smaller than one page
+         * @throws MemoryManagerException if the OS refuses (the message names the call and errno),
+         *     or the platform is not Linux x86-64 or aarch64
+         */
+        public MemoryManager build() {
+            if (capacity % pageSize != 0) {
+                throw new IllegalArgumentException("capacity " + capacity + " is not a multiple of the page size " + pageSize);
+            }
+            if (capacity / pageSize > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("capacity " + capacity + " exceeds 2^31 - 1 pages");
+            }
+            if (!noSwap && swapFile != null && swapBytes < pageSize) {
+                throw new IllegalArgumentException("swap of " + swapBytes + " bytes is smaller than a page");
+            }
+            return new MemoryManager(GemDevice.create(new DeviceConfig(capacity, pageSize, swapFile, swapBytes,
+                    noSwap, low, high, backgroundReclaim)));
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package dev.memmgr;
+
+import dev.memmgr.internal.gem.GemObject;
+import dev.memmgr.internal.resv.Resv;
+import java.time.Duration;
+
+/**
+ * A buffer object's reservation (dma_resv): its lock and the fences of work on it.
+ *
+ * <p><b>Lock.</b> A mutual-exclusion lock, not reentrant, that every transition of the object
+ * takes (population, swap-in, eviction, the first pin and the last unpin...). Holding it makes a
+ * sequence of operations on the object atomic: operations called by the holding thread do not
+ * lock again. The shrinker only try-locks, so holding it also keeps the object from being evicted
+ * or purged. Internally it is a wait-die ww-mutex, so that several reservations can be locked
+ * deadlock-free for GPU work submission.
+ *
+ * <p><b>Fences.</b> A fence attached here makes the object busy until it signals: the shrinker
+ * skips busy objects. Usages are ordered {@code KERNEL < WRITE < READ < BOOKKEEP}; a query at one
+ * usage covers it and every stronger one.
+ *
+ * <p>Thread-safe. Works after the object is freed too (so that a holder can still unlock).
+ */
+public final class Reservation {
+    private final GemObject obj;
+    private final Resv resv;
+
+    Reservation(GemObject obj) {
+        this.obj = obj;
+        this.resv = obj.resv();
+    }
+
+    /**
+     * Takes the lock, waiting as long as needed. Not interruptible: an interrupt during the wait
+     * is kept (the interrupt status is set again once the lock is taken).
+     *
+     * @throws IllegalStateException if the calling thread already holds it
+     */
+    public void lock() {
+        resv.lock();
+    }
+
+    /** @return true if the lock was free and is now held; never blocks (false if held, even by the caller) */
+    public boolean tryLock() {
+        return resv.tryLock();
+    }
+
+    /** @throws IllegalStateException if the calling thread does not hold the lock */
+    public void unlock() {
+        resv.unlock();
+    }
+
+    /** @return whether the calling thread holds the lock */
+    public boolean isHeldByCurrentThread() {
+        return resv.isHeldByCurrentThread();
+    }
+
+    /**
+     * Attaches a fence, with or without the lock held; the object is busy until it signals.
+     * Counts as a use for the LRU.
+     *
+     * @throws NullPointerException if fence or usage is null
+     */
+    public void addFence(Fence fence, FenceUsage usage) {
+        resv.addFence(fence, usage);
+        obj.markAccessed();
+    }
+
+    /**
+     * @return true when every fence of {@code usage} or a stronger usage has signaled; never blocks
+     * @throws NullPointerException if usage is null
+     */
+    public boolean isIdle(FenceUsage usage) {
+        return resv.isIdle(usage);
+    }
+
+    /**
+     * Waits until {@link #isIdle(FenceUsage) isIdle(usage)}, at most {@code timeout}. Fences
+     * attached during the wait are not waited for. An interrupt ends the wait (returning false
+     * unless idle, with the interrupt status set).
+     *
+     * @return true if idle, false if the timeout elapsed first
+     * @throws NullPointerException if usage or timeout is null
+     */
+    public boolean awaitIdle(FenceUsage usage, Duration timeout) {
+        return resv.awaitIdle(usage, timeout);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Reservation r && r.resv == resv;
+    }
+
+    @Override
+    public int hashCode() {
+        return System.identityHashCode(resv);
+    }
+
+    @Override
+    public String toString() {
+        return "Reservation[" + obj.handle() + (resv.isLocked() ? ", locked" : "") + "]";
+    }
+}

@@ -1,0 +1,19 @@
+package dev.memmgr.internal.gem;
+
+import java.nio.file.Path;
+
+/**
+ * Validated settings of a device (what {@code MemoryManager.Builder} collects).
+ *
+ * @param capacity bytes of page frames
+ * @param pageSize bytes per page
+ * @param swapFile a chosen swap file, or null for an unlinked temp file
+ * @param swapBytes bytes of swap; 0 with {@code swapFile == null} means the default of 2 x capacity
+ * @param noSwap eviction disabled
+ * @param lowWatermark fraction of capacity below which background reclaim starts
+ * @param highWatermark fraction of capacity background reclaim restores
+ * @param backgroundReclaim whether the background reclaim thread runs
+ */
+public record DeviceConfig(long capacity, int pageSize, Path swapFile, long swapBytes, boolean noSwap,
+                           double lowWatermark, double highWatermark, boolean backgroundReclaim) {
+}

@@ -1,0 +1,228 @@
+package dev.memmgr.internal.gem;
+
+import dev.memmgr.ClientStats;
+import dev.memmgr.NoSuchHandleException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import org.agrona.collections.Int2ObjectHashMap;
+
+/**
+ * A client (drm_file): a namespace of handles to buffer objects, and the per-client statistics.
+ * A handle holds one reference on its object; objects outlive their handles when other
+ * references remain.
+ *
+ * <p>Locking: the handle table is guarded by this object's monitor, a leaf lock: nothing else is
+ * locked while it is held (retaining an object is a CAS). Statistics read object state without
+ * locks: a snapshot, not an atomic one.
+ */
+public final class GemFile {
+    private final GemDevice dev;
+    private final String name;
+    private final int id;
+    private final Int2ObjectHashMap<GemObject> handles = new Int2ObjectHashMap<>();
+    private int nextHandle = 1;
+    private volatile boolean closed;
+    /** The public facade (Client), set once by its creator. */
+    private Object facade;
+
+    GemFile(GemDevice dev, String name, int id) {
+        this.dev = dev;
+        this.name = name;
+        this.id = id;
+    }
+
+    GemDevice device() {
+        return dev;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** @return the client id printed in fdinfo (drm-client-id) */
+    public int id() {
+        return id;
+    }
+
+    /** @return the public object this one stands behind */
+    public Object facade() {
+        return facade;
+    }
+
+    /** Sets the public facade; once, by the creator, before the client is handed out. */
+    public void facade(Object f) {
+        if (facade != null) {
+            throw new IllegalStateException("facade already set");
+        }
+        facade = f;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("client '" + name + "' is closed");
+        }
+        dev.checkOpen();
+    }
+
+    /**
+     * Creates an object of {@code pages} pages with a new handle. Lazy: no frames yet.
+     *
+     * @param facadeFactory makes the public object, attached before the handle is published
+     * @throws IllegalStateException if this client or the manager is closed
+     */
+    public GemObject create(int pages, Function<GemObject, Object> facadeFactory) {
+        if (pages <= 0) {
+            throw new IllegalArgumentException("pages must be positive: " + pages);
+        }
+        GemObject obj;
+        synchronized (this) {
+            checkOpen();
+            int h = nextHandle;
+            while (h <= 0 || handles.containsKey(h)) {
+                h = h <= 0 ? 1 : h + 1;
+            }
+            nextHandle = h + 1;
+            obj = new GemObject(this, pages, h);
+            obj.facade(facadeFactory.apply(obj));
+            handles.put(h, obj);
+        }
+        obj.register();
+        return obj;
+    }
+
+    /**
+     * @return the object of a handle with one more lifetime reference (the caller releases it)
+     * @throws NoSuchHandleException if the handle is not open in this client
+     */
+    public GemObject lookup(int handle) {
+        synchronized (this) {
+            checkOpen();
+            GemObject obj = handles.get(handle);
+            if (obj == null) {
+                throw new NoSuchHandleException("no handle " + handle + " in client '" + name + "'");
+            }
+            obj.retainUser(); // cannot fail: the handle in the table holds a reference
+            return obj;
+        }
+    }
+
+    void forgetHandle(GemObject obj) {
+        synchronized (this) {
+            if (handles.get(obj.handle()) == obj) {
+                handles.remove(obj.handle());
+            }
+        }
+    }
+
+    /** @return the objects with open handles (a snapshot) */
+    public List<GemObject> objects() {
+        synchronized (this) {
+            return new ArrayList<>(handles.values());
+        }
+    }
+
+    /** @return the number of open handles */
+    public int handleCount() {
+        synchronized (this) {
+            return handles.size();
+        }
+    }
+
+    /**
+     * Per-client statistics over the objects with open handles (drm-usage-stats): total size,
+     * shared (none until buffer sharing exists), resident and evicted bytes, purgeable (DONTNEED,
+     * unpinned, resident, not active) and active (any unsignaled fence) bytes.
+     */
+    public ClientStats stats() {
+        List<GemObject> objs;
+        synchronized (this) {
+            checkOpen();
+            objs = new ArrayList<>(handles.values());
+        }
+        long pageSize = dev.pageSize();
+        long total = 0;
+        long resident = 0;
+        long purgeable = 0;
+        long active = 0;
+        long evicted = 0;
+        for (GemObject o : objs) {
+            if (o.isFreed()) {
+                continue;
+            }
+            total += o.size();
+            long backed = o.backedPages() * pageSize;
+            boolean busy = o.resv().isBusy();
+            if (o.isResident()) {
+                resident += backed;
+                if (!busy && o.isDontNeed() && o.pinCount() == 0) {
+                    purgeable += backed;
+                }
+            } else if (o.isEvicted()) {
+                evicted += backed;
+            }
+            if (busy) {
+                active += o.size();
+            }
+        }
+        return new ClientStats(total, 0, resident, purgeable, active, evicted);
+    }
+
+    /** The drm-usage-stats text of this client (see {@code Client.fdinfo()}). */
+    public String fdinfo() {
+        ClientStats s = stats();
+        StringBuilder sb = new StringBuilder(256);
+        sb.append("drm-driver:\tmemmgr\n");
+        sb.append("drm-client-id:\t").append(id).append('\n');
+        sb.append("drm-client-name:\t").append(name.replaceAll("[\\p{Cntrl}]", " ")).append('\n');
+        size(sb, "total", s.total());
+        size(sb, "shared", s.shared());
+        size(sb, "resident", s.resident());
+        size(sb, "purgeable", s.purgeable());
+        size(sb, "active", s.active());
+        size(sb, "evicted", s.evicted());
+        return sb.toString();
+    }
+
+    /** As the kernel's drm_fdinfo_print_size, except that zero prints "0 KiB" (always a unit). */
+    private static void size(StringBuilder sb, String key, long bytes) {
+        String unit = " KiB";
+        long v = bytes / 1024;
+        if (bytes != 0 && bytes % (1024 * 1024) == 0) {
+            v = bytes / (1024 * 1024);
+            unit = " MiB";
+        } else if (bytes % 1024 != 0) {
+            v = bytes;
+            unit = "";
+        }
+        sb.append("drm-").append(key).append("-memory:\t").append(v).append(unit).append('\n');
+    }
+
+    /** Closes every handle still open (objects with other references live on). Idempotent. */
+    public void close() {
+        List<GemObject> open;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            open = new ArrayList<>(handles.values());
+        }
+        dev.fileClosed(this);
+        for (GemObject o : open) {
+            o.closeHandle();
+        }
+    }
+
+    /** The manager is closing: the objects are released by the device, only mark this closed. */
+    void closeForShutdown() {
+        synchronized (this) {
+            closed = true;
+            handles.clear();
+        }
+    }
+}

@@ -1,0 +1,962 @@
+package dev.memmgr.internal.gem;
+
+import dev.memmgr.Madvise;
+import dev.memmgr.PurgedException;
+import dev.memmgr.Residency;
+import dev.memmgr.SwapException;
+import dev.memmgr.internal.mem.ExtentList;
+import dev.memmgr.internal.mem.Vmapping;
+import dev.memmgr.internal.reclaim.Lru;
+import dev.memmgr.internal.reclaim.LruNode;
+import dev.memmgr.internal.resv.Resv;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+
+/**
+ * A buffer object (drm_gem_shmem_object): page-granular backing in frames or swap slots, the
+ * reference and page counts that decide when pages may move, a reservation, a cached vmap.
+ *
+ * <p><b>Lifetime.</b> {@code refs} packs two counts in one long: the high half counts lifetime
+ * references (the handle, the user's retains and lookups), the low half transient ones taken by
+ * operations in flight and by the shrinker. A transient reference is only taken while a lifetime
+ * one exists (kref_get_unless_zero); the object is freed when both reach zero. So no operation
+ * ever runs on a freed object, and freeing needs no lock at all: nobody else can reach the
+ * object (seed 000). {@code userRefs} counts retains and lookups alone, so that a release
+ * without one is refused.
+ *
+ * <p><b>Counts.</b> pinCount &gt; 0 implies pagesUseCount &gt; 0 implies backing complete (or
+ * evicted, for weak uses); all pins hold one use, all vmaps one pin. The lock-free fast paths are
+ * CAS loops that only move a count that is already above the transition point: pin of a pinned
+ * object, unpin staying above zero, getPages of a used resident object, putPages staying above
+ * zero, vmap of a vmapped object. Every transition (0 to 1, 1 to 0, population, swap-in,
+ * eviction, purge) happens with the reservation held. Freeing sets the counts to a negative
+ * sentinel so that fast paths fail over to the slow path, which reports the freed object.
+ *
+ * <p><b>Locking.</b> Methods named {@code ...Locked} need the reservation held by the calling
+ * thread and assert it. Operations take it themselves unless the calling thread already holds it
+ * (a user who locked {@code resv()} may call operations inside). Order: reservation, then LRU
+ * lock, frame allocator lock, swap allocator lock. The shrinker only try-locks.
+ */
+public final class GemObject extends LruNode {
+    static final int UNPOPULATED = 0;
+    static final int RESIDENT = 1;
+    static final int EVICTED = 2;
+    static final int PURGED = 3;
+    static final int FREED = 4;
+    private static final int DEAD = Integer.MIN_VALUE / 2;
+    private static final long LIFETIME = 1L << 32;
+    private static final long TRANSIENT_MASK = 0xFFFF_FFFFL;
+    private static final System.Logger LOG = System.getLogger("dev.memmgr");
+
+    private static final VarHandle REFS;
+    private static final VarHandle USER_REFS;
+    private static final VarHandle HANDLE_OPEN;
+    private static final VarHandle USE;
+    private static final VarHandle PIN;
+    private static final VarHandle VMAP;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            REFS = l.findVarHandle(GemObject.class, "refs", long.class);
+            USER_REFS = l.findVarHandle(GemObject.class, "userRefs", int.class);
+            HANDLE_OPEN = l.findVarHandle(GemObject.class, "handleOpen", int.class);
+            USE = l.findVarHandle(GemObject.class, "useCount", int.class);
+            PIN = l.findVarHandle(GemObject.class, "pinCount", int.class);
+            VMAP = l.findVarHandle(GemObject.class, "vmapCount", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final GemFile file;
+    private final GemDevice dev;
+    private final int pages;
+    private final int handle;
+    private final Resv resv = new Resv();
+    /** The public facade (BufferObject), set once by the creator. */
+    private Object facade;
+
+    private volatile long refs = LIFETIME; // the handle's reference
+    private volatile int userRefs;
+    private volatile int handleOpen = 1;
+    private volatile int useCount;
+    private volatile int pinCount;
+    private volatile int vmapCount;
+    /** UNPOPULATED..FREED; written with the reservation held (or by the free path). */
+    private volatile int state = UNPOPULATED;
+    private volatile boolean dontNeed;
+    /** Frames (RESIDENT) or slots (EVICTED) per page, see {@link PageTables}; reservation. */
+    private int[] table;
+    /** Backed pages; reservation for writes, racy reads for statistics. */
+    private volatile int backed;
+    /** The cached vmap: kept after the last vmap closes, torn down before frames go. */
+    private volatile Vmapping mapping;
+    private EvictionListener[] listeners;
+
+    GemObject(GemFile file, int pages, int handle) {
+        this.file = file;
+        this.dev = file.device();
+        this.pages = pages;
+        this.handle = handle;
+    }
+
+    // ---- identity --------------------------------------------------------------------------
+
+    public GemFile file() {
+        return file;
+    }
+
+    public int pages() {
+        return pages;
+    }
+
+    public long size() {
+        return (long) pages << dev.pageShift();
+    }
+
+    public int handle() {
+        return handle;
+    }
+
+    public Resv resv() {
+        return resv;
+    }
+
+    /** @return the public object this one stands behind */
+    public Object facade() {
+        return facade;
+    }
+
+    /** Sets the public facade; once, by the creator, before the object is published. */
+    public void facade(Object f) {
+        if (facade != null) {
+            throw new IllegalStateException("facade already set");
+        }
+        facade = f;
+    }
+
+    // ---- lifetime --------------------------------------------------------------------------
+
+    /** @return lifetime references: the open handle plus retains and lookups not yet released */
+    public int refCount() {
+        return (int) (refs >>> 32);
+    }
+
+    public boolean isFreed() {
+        return state == FREED;
+    }
+
+    /** @return whether the object is freed or about to be (no lifetime reference left) */
+    public boolean isDying() {
+        return refs >>> 32 == 0;
+    }
+
+    public boolean isHandleOpen() {
+        return handleOpen == 1;
+    }
+
+    /** retain(): a lifetime reference the caller gives back with {@link #releaseUser()}. */
+    public void retainUser() {
+        while (true) {
+            long r = refs;
+            if (r >>> 32 == 0) {
+                throw freed();
+            }
+            if (REFS.compareAndSet(this, r, r + LIFETIME)) {
+                break;
+            }
+        }
+        USER_REFS.getAndAdd(this, 1);
+    }
+
+    /** release(): gives back a reference from retain or lookup; frees the object at zero. */
+    public void releaseUser() {
+        while (true) {
+            int u = userRefs;
+            if (refs >>> 32 == 0) {
+                throw freed();
+            }
+            if (u <= 0) {
+                throw new IllegalStateException("release() without a matching retain() or lookup()");
+            }
+            if (USER_REFS.compareAndSet(this, u, u - 1)) {
+                break;
+            }
+        }
+        dropLifetime();
+    }
+
+    /** Closes the handle and drops its reference; idempotent (never drops twice). */
+    public void closeHandle() {
+        if (HANDLE_OPEN.compareAndSet(this, 1, 0)) {
+            file.forgetHandle(this);
+            dropLifetime();
+        }
+    }
+
+    private void dropLifetime() {
+        long r = (long) REFS.getAndAdd(this, -LIFETIME) - LIFETIME;
+        if (r == 0) {
+            free();
+        }
+    }
+
+    /** A transient reference (kref_get_unless_zero); false once no lifetime reference is left. */
+    boolean tryGet() {
+        while (true) {
+            long r = refs;
+            if (r >>> 32 == 0) {
+                return false;
+            }
+            if (REFS.compareAndSet(this, r, r + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Drops a transient reference; the last one of a dying object frees it. */
+    void put() {
+        long r = (long) REFS.getAndAdd(this, -1L) - 1L;
+        if (r == 0) {
+            free();
+        }
+        assert (r & TRANSIENT_MASK) != TRANSIENT_MASK : "transient reference underflow";
+    }
+
+    // ---- counts ----------------------------------------------------------------------------
+
+    public int pagesUseCount() {
+        return Math.max(0, useCount);
+    }
+
+    public int pinCount() {
+        return Math.max(0, pinCount);
+    }
+
+    public int vmapCount() {
+        return Math.max(0, vmapCount);
+    }
+
+    public Residency residency() {
+        return switch (state) {
+            case RESIDENT -> Residency.RESIDENT;
+            case EVICTED -> Residency.EVICTED;
+            case PURGED -> Residency.PURGED;
+            default -> Residency.UNPOPULATED; // UNPOPULATED, and FREED: no frames, no slots
+        };
+    }
+
+    public boolean isDontNeed() {
+        return dontNeed;
+    }
+
+    /** @return backed pages (frames when resident, slots when evicted); a snapshot */
+    public int backedPages() {
+        return backed;
+    }
+
+    boolean isResident() {
+        return state == RESIDENT;
+    }
+
+    boolean isEvicted() {
+        return state == EVICTED;
+    }
+
+    // ---- operations: the template ----------------------------------------------------------
+
+    /**
+     * Starts a slow-path operation: a transient reference, the reservation (unless this thread
+     * holds it) and the device gate.
+     *
+     * @return whether the reservation was locked here (to unlock in {@link #end(boolean)})
+     * @throws IllegalStateException if the object is freed or the manager closed
+     */
+    private boolean begin() {
+        if (!tryGet()) {
+            throw freed();
+        }
+        boolean locked = false;
+        try {
+            if (!resv.isHeldByCurrentThread()) {
+                resv.lock();
+                locked = true;
+            }
+            if (!dev.gate().enter()) {
+                throw new IllegalStateException("memory manager is closed");
+            }
+        } catch (RuntimeException | Error e) {
+            if (locked) {
+                resv.unlock();
+            }
+            put();
+            throw e;
+        }
+        return locked;
+    }
+
+    private void end(boolean locked) {
+        dev.gate().exit();
+        if (locked) {
+            resv.unlock();
+        }
+        put();
+    }
+
+    private void assertLocked() {
+        assert resv.isHeldByCurrentThread() : "reservation not held";
+    }
+
+    private IllegalStateException freed() {
+        return new IllegalStateException("buffer object " + handle + " (" + file.name() + ") is freed");
+    }
+
+    private void checkContentLocked() {
+        if (state == PURGED) {
+            throw new PurgedException("buffer object " + handle + " was purged: its content is gone");
+        }
+        if (state == FREED) {
+            throw freed();
+        }
+    }
+
+    // ---- getPages / putPages ----------------------------------------------------------------
+
+    /** Takes a weak page use; populates or swaps in. Lock-free when already used and resident. */
+    public void getPages() {
+        for (int u; (u = useCount) > 0 && state == RESIDENT; ) {
+            if (USE.compareAndSet(this, u, u + 1)) {
+                markAccessed();
+                return;
+            }
+        }
+        boolean locked = begin();
+        try {
+            getPagesLocked();
+        } finally {
+            end(locked);
+        }
+    }
+
+    /** Drops a weak page use; content stays. Lock-free while the count stays above zero. */
+    public void putPages() {
+        for (int u; (u = useCount) > 1; ) {
+            if (USE.compareAndSet(this, u, u - 1)) {
+                return;
+            }
+        }
+        boolean locked = begin();
+        try {
+            putPagesLocked(false);
+        } finally {
+            end(locked);
+        }
+    }
+
+    void getPagesLocked() {
+        assertLocked();
+        checkContentLocked();
+        int u = useCount;
+        if (u == 0 || state != RESIDENT || backed < pages) {
+            ensureResidentLocked(0, pages);
+        }
+        USE.getAndAdd(this, 1);
+        markAccessed();
+        if (u == 0) {
+            lruUpdate();
+        }
+    }
+
+    /** @param forPins drop the use held by the pins (unpin to zero) rather than a user's */
+    private void putPagesLocked(boolean forPins) {
+        assertLocked();
+        if (state == FREED) {
+            throw freed();
+        }
+        int u;
+        while (true) {
+            u = useCount;
+            int mine = forPins ? u : u - (pinCount > 0 ? 1 : 0);
+            if (mine <= 0) {
+                throw new IllegalStateException("putPages() without a matching getPages()");
+            }
+            if (USE.compareAndSet(this, u, u - 1)) {
+                break;
+            }
+        }
+        if (u == 1) {
+            lruUpdate();
+        }
+    }
+
+    // ---- pin / unpin -----------------------------------------------------------------------
+
+    /** Takes a hard pin; populates or swaps in. Lock-free when already pinned. */
+    public void pin() {
+        for (int p; (p = pinCount) > 0; ) {
+            if (PIN.compareAndSet(this, p, p + 1)) {
+                markAccessed();
+                return;
+            }
+        }
+        boolean locked = begin();
+        try {
+            pinLocked();
+        } finally {
+            end(locked);
+        }
+    }
+
+    /** Drops a pin. Lock-free while the count stays above zero. */
+    public void unpin() {
+        for (int p; (p = pinCount) > 1; ) {
+            if (PIN.compareAndSet(this, p, p - 1)) {
+                return;
+            }
+        }
+        boolean locked = begin();
+        try {
+            unpinLocked();
+        } finally {
+            end(locked);
+        }
+    }
+
+    void pinLocked() {
+        assertLocked();
+        checkContentLocked();
+        if (dontNeed) {
+            throw new IllegalStateException("pin of a DONTNEED object: a pinned object may not be purgeable");
+        }
+        int p = pinCount;
+        if (p == 0) {
+            getPagesLocked(); // the one use all pins hold together
+            PIN.getAndAdd(this, 1);
+            dev.pinnedFrames(pages);
+            lruUpdate();
+        } else {
+            PIN.getAndAdd(this, 1);
+        }
+        markAccessed();
+    }
+
+    void unpinLocked() {
+        assertLocked();
+        if (state == FREED) {
+            throw freed();
+        }
+        int p;
+        while (true) {
+            p = pinCount;
+            if (p <= 0) {
+                throw new IllegalStateException("unpin() without a matching pin()");
+            }
+            if (PIN.compareAndSet(this, p, p - 1)) {
+                break;
+            }
+        }
+        if (p == 1) {
+            dev.pinnedFrames(-pages);
+            putPagesLocked(true);
+            lruUpdate();
+        }
+    }
+
+    // ---- vmap ------------------------------------------------------------------------------
+
+    /**
+     * Maps the object contiguously; all vmaps share one mapping and hold one pin. No lock and no
+     * syscall when already vmapped; no syscall when a cached mapping survives.
+     *
+     * @return the mapping's segment
+     */
+    public MemorySegment vmap() {
+        for (int v; (v = vmapCount) > 0; ) {
+            Vmapping m = mapping;
+            if (m != null && VMAP.compareAndSet(this, v, v + 1)) {
+                markAccessed();
+                return m.segment();
+            }
+        }
+        boolean locked = begin();
+        try {
+            return vmapLocked();
+        } finally {
+            end(locked);
+        }
+    }
+
+    MemorySegment vmapLocked() {
+        assertLocked();
+        checkContentLocked();
+        if (dontNeed) {
+            throw new IllegalStateException("vmap of a DONTNEED object: vmap pins, and a pinned object may not be purgeable");
+        }
+        if (vmapCount == 0) {
+            pinLocked();
+            try {
+                if (mapping == null) {
+                    ExtentList frames = new ExtentList();
+                    PageTables.units(table, pages, frames);
+                    mapping = Vmapping.map(dev.mem(), frames);
+                }
+            } catch (RuntimeException | Error e) {
+                unpinLocked();
+                throw e;
+            }
+        }
+        VMAP.getAndAdd(this, 1);
+        markAccessed();
+        return mapping.segment();
+    }
+
+    /** Closes one vmap; the last one drops the vmaps' pin (the mapping stays cached). */
+    public void vunmap() {
+        for (int v; (v = vmapCount) > 1; ) {
+            if (VMAP.compareAndSet(this, v, v - 1)) {
+                return;
+            }
+        }
+        if (state == FREED || !tryGet()) {
+            return; // freed with the vmap open: the mapping is already torn down
+        }
+        try {
+            boolean locked = false;
+            if (!resv.isHeldByCurrentThread()) {
+                resv.lock();
+                locked = true;
+            }
+            try {
+                if (dev.gate().enter()) {
+                    try {
+                        vunmapLocked();
+                    } finally {
+                        dev.gate().exit();
+                    }
+                }
+            } finally {
+                if (locked) {
+                    resv.unlock();
+                }
+            }
+        } finally {
+            put();
+        }
+    }
+
+    private void vunmapLocked() {
+        assertLocked();
+        int v;
+        while (true) {
+            v = vmapCount;
+            if (v <= 0) {
+                return; // freed meanwhile (sentinel) or already balanced: nothing to drop
+            }
+            if (VMAP.compareAndSet(this, v, v - 1)) {
+                break;
+            }
+        }
+        if (v == 1) {
+            unpinLocked();
+        }
+    }
+
+    /** Unmaps the cached mapping. Reservation held, or the object unreachable (free). */
+    private void teardownMapping() {
+        Vmapping m = mapping;
+        if (m != null) {
+            mapping = null;
+            m.unmap();
+        }
+    }
+
+    /** @return whether a mapping is cached (tests, benchmarks) */
+    public boolean hasCachedMapping() {
+        return mapping != null;
+    }
+
+    /** Drops a cached mapping of an object that is not vmapped (benchmarks measure cold vmaps). */
+    public void dropCachedMapping() {
+        boolean locked = begin();
+        try {
+            if (vmapCount == 0) {
+                teardownMapping();
+            }
+        } finally {
+            end(locked);
+        }
+    }
+
+    // ---- read / write ----------------------------------------------------------------------
+
+    /** Copies object bytes [offset, offset + dst.byteSize()) into dst; holes read as zero. */
+    public void read(long offset, MemorySegment dst) {
+        boolean locked = begin();
+        try {
+            checkContentLocked();
+            if (state == EVICTED) {
+                ensureResidentLocked(0, 0);
+            }
+            copyLocked(offset, dst, dst.byteSize(), false);
+            markAccessed();
+        } finally {
+            end(locked);
+        }
+    }
+
+    /** Copies src into object bytes [offset, offset + src.byteSize()); all or nothing. */
+    public void write(long offset, MemorySegment src) {
+        boolean locked = begin();
+        try {
+            checkContentLocked();
+            long length = src.byteSize();
+            if (length > 0) {
+                int shift = dev.pageShift();
+                ensureResidentLocked((int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);
+                copyLocked(offset, src, length, true);
+            }
+            markAccessed();
+        } finally {
+            end(locked);
+        }
+    }
+
+    private void copyLocked(long offset, MemorySegment user, long length, boolean toObject) {
+        assertLocked();
+        MemorySegment dm = dev.mem().directMap();
+        int shift = dev.pageShift();
+        long pageSize = 1L << shift;
+        long userOffset = 0;
+        while (length > 0) {
+            int p = (int) (offset >>> shift);
+            long inPage = offset & (pageSize - 1);
+            int unit = PageTables.get(table, pages, p);
+            long chunk;
+            if (PageTables.isContiguous(table, pages)) {
+                chunk = length;
+            } else {
+                int q = p + 1;
+                chunk = pageSize - inPage;
+                while (chunk < length && q < pages && PageTables.get(table, pages, q) == (unit == PageTables.NONE ? PageTables.NONE : unit + (q - p))) {
+                    chunk += pageSize;
+                    q++;
+                }
+                chunk = Math.min(chunk, length);
+            }
+            if (unit == PageTables.NONE) {
+                if (toObject) {
+                    throw new IllegalStateException("write to an unbacked page " + p);
+                }
+                user.asSlice(userOffset, chunk).fill((byte) 0);
+            } else if (toObject) {
+                MemorySegment.copy(user, userOffset, dm, ((long) unit << shift) + inPage, chunk);
+            } else {
+                MemorySegment.copy(dm, ((long) unit << shift) + inPage, user, userOffset, chunk);
+            }
+            offset += chunk;
+            userOffset += chunk;
+            length -= chunk;
+        }
+    }
+
+    // ---- madvise ---------------------------------------------------------------------------
+
+    /** @return retained: false once purged (and nothing changes) */
+    public boolean madvise(Madvise advice) {
+        boolean locked = begin();
+        try {
+            if (state == PURGED) {
+                return false;
+            }
+            if (advice == Madvise.DONTNEED) {
+                if (pinCount > 0) {
+                    throw new IllegalStateException("madvise(DONTNEED) on a pinned object");
+                }
+                dontNeed = true;
+            } else {
+                dontNeed = false;
+            }
+            lruUpdate();
+            return true;
+        } finally {
+            end(locked);
+        }
+    }
+
+    // ---- backing ---------------------------------------------------------------------------
+
+    /**
+     * Makes the object resident and backs the unbacked pages of [fillFrom, fillTo): swaps in
+     * an evicted object and allocates frames for the holes, all or nothing. Every frame needed
+     * is allocated first (direct reclaim may run); a failure frees them and leaves table,
+     * state and content as they were.
+     *
+     * @throws dev.memmgr.GpuOutOfMemoryException when frames cannot be found
+     * @throws SwapException when swap-in fails (the object stays evicted with its slots)
+     */
+    private void ensureResidentLocked(int fillFrom, int fillTo) {
+        assertLocked();
+        int st = state;
+        int fromSwap = st == EVICTED ? backed : 0;
+        int holes = PageTables.holes(table, pages, fillFrom, fillTo);
+        int need = fromSwap + holes;
+        if (need == 0) {
+            if (st == UNPOPULATED) {
+                throw new IllegalStateException("nothing to populate in an unpopulated object");
+            }
+            if (st == EVICTED) { // evicted with no backed page cannot happen: eviction needs frames
+                throw new IllegalStateException("evicted object without slots");
+            }
+            return;
+        }
+        ExtentList frames = new ExtentList();
+        dev.allocateFrames(need, frames);
+        try {
+            if (fromSwap > 0) {
+                ExtentList swapFrames = new ExtentList();
+                ExtentList holeFrames = new ExtentList();
+                split(frames, fromSwap, swapFrames, holeFrames);
+                ExtentList slots = new ExtentList();
+                PageTables.units(table, pages, slots);
+                dev.swap().read(slots, swapFrames);
+                table = PageTables.remap(table, pages, swapFrames, holeFrames, fillFrom, fillTo);
+                dev.swap().free(slots);
+                dev.countSwapIn();
+            } else {
+                table = PageTables.remap(table, pages, null, frames, fillFrom, fillTo);
+            }
+        } catch (RuntimeException | Error e) {
+            dev.freeFrames(frames);
+            throw e;
+        }
+        backed = PageTables.backed(table, pages);
+        state = RESIDENT;
+        lruUpdate();
+    }
+
+    private static void split(ExtentList all, int firstUnits, ExtentList first, ExtentList rest) {
+        int left = firstUnits;
+        for (int i = 0; i < all.size(); i++) {
+            int s = all.start(i);
+            int n = all.length(i);
+            int a = Math.min(left, n);
+            if (a > 0) {
+                first.add(s, a);
+                left -= a;
+            }
+            if (n > a) {
+                rest.add(s + a, n - a);
+            }
+        }
+    }
+
+    // ---- reclaim ---------------------------------------------------------------------------
+
+    @Override
+    protected boolean reclaimGet() {
+        return tryGet();
+    }
+
+    @Override
+    protected void reclaimPut() {
+        put();
+    }
+
+    @Override
+    protected boolean reclaimTryLock() {
+        return resv.tryLock();
+    }
+
+    @Override
+    protected void reclaimUnlock() {
+        resv.unlock();
+    }
+
+    @Override
+    protected int reclaimLocked(int mode) {
+        assertLocked();
+        int st = state;
+        if (pinCount != 0 || vmapCount != 0 || resv.isBusy()) {
+            return 0;
+        }
+        if (mode == PURGE) {
+            return dontNeed && (st == RESIDENT || st == EVICTED) ? purgeLocked() : 0;
+        }
+        return !dontNeed && st == RESIDENT ? evictLocked() : 0;
+    }
+
+    /** Destroys the content: frees frames or slots; PURGED for good. @return frames freed */
+    int purgeLocked() {
+        assertLocked();
+        teardownMapping();
+        notifyListenersLocked(true);
+        ExtentList units = new ExtentList();
+        PageTables.units(table, pages, units);
+        int freedFrames = 0;
+        if (state == RESIDENT) {
+            dev.freeFrames(units);
+            freedFrames = (int) units.units();
+        } else if (!units.isEmpty()) {
+            dev.swap().free(units);
+        }
+        table = null;
+        backed = 0;
+        state = PURGED;
+        dev.countPurge();
+        lruUpdate();
+        return freedFrames;
+    }
+
+    /**
+     * Writes the content to swap and frees the frames; EVICTED. Needs free swap for every
+     * backed page. A failed write leaves the object resident and intact. @return frames freed
+     */
+    int evictLocked() {
+        assertLocked();
+        if (dev.swap() == null) {
+            return 0;
+        }
+        int n = backed;
+        ExtentList slots = new ExtentList();
+        if (n == 0 || !dev.swap().allocate(n, slots)) {
+            return 0;
+        }
+        ExtentList frames = new ExtentList();
+        PageTables.units(table, pages, frames);
+        teardownMapping();
+        try {
+            dev.swap().write(frames, slots);
+        } catch (SwapException e) {
+            dev.swap().free(slots);
+            LOG.log(System.Logger.Level.WARNING, "eviction of buffer object " + handle + " failed; it stays resident", e);
+            return 0;
+        }
+        notifyListenersLocked(false);
+        table = PageTables.remap(table, pages, slots, null, 0, 0);
+        dev.freeFrames(frames);
+        state = EVICTED;
+        dev.countEviction();
+        lruUpdate();
+        return n;
+    }
+
+    /** Registers a weak user told before frames go (reservation held). */
+    public void addEvictionListenerLocked(EvictionListener l) {
+        assertLocked();
+        listeners = listeners == null ? new EvictionListener[] {l} : append(listeners, l);
+    }
+
+    /** Removes a listener registered earlier (reservation held). */
+    public void removeEvictionListenerLocked(EvictionListener l) {
+        assertLocked();
+        if (listeners == null) {
+            return;
+        }
+        int kept = 0;
+        EvictionListener[] out = new EvictionListener[listeners.length];
+        for (EvictionListener x : listeners) {
+            if (x != l) {
+                out[kept++] = x;
+            }
+        }
+        listeners = kept == 0 ? null : Arrays.copyOf(out, kept);
+    }
+
+    private static EvictionListener[] append(EvictionListener[] a, EvictionListener l) {
+        EvictionListener[] b = Arrays.copyOf(a, a.length + 1);
+        b[a.length] = l;
+        return b;
+    }
+
+    private void notifyListenersLocked(boolean purged) {
+        if (listeners != null) {
+            for (EvictionListener l : listeners) {
+                l.beforeFramesGo(this, purged);
+            }
+        }
+    }
+
+    /** Puts the object on the LRU list its state calls for (at the most recently used end). */
+    private void lruUpdate() {
+        int st = state;
+        byte list;
+        if (st == FREED) {
+            list = Lru.NONE;
+        } else if (pinCount > 0 || st == UNPOPULATED || st == PURGED) {
+            list = Lru.UNEVICTABLE;
+        } else if (dontNeed) {
+            list = Lru.PURGEABLE;
+        } else if (st == EVICTED) {
+            list = Lru.UNEVICTABLE;
+        } else {
+            list = useCount > 0 ? Lru.ACTIVE : Lru.INACTIVE;
+        }
+        dev.lru().update(this, list, st == RESIDENT ? backed : 0);
+    }
+
+    /** Puts a new object on the LRU (its creator, before publishing it). */
+    void register() {
+        dev.lru().update(this, Lru.UNEVICTABLE, 0);
+    }
+
+    // ---- free ------------------------------------------------------------------------------
+
+    /** The last reference is gone: release everything. Takes no reservation lock. */
+    private void free() {
+        if (!dev.gate().enter()) {
+            return; // the manager is closing: close() releases every object
+        }
+        try {
+            release(false);
+        } finally {
+            dev.gate().exit();
+        }
+    }
+
+    /**
+     * Releases the object: counts to the sentinel, off the LRU, mapping torn down, frames and
+     * slots freed (unless the whole manager is closing). Runs once; nobody else can reach the
+     * object (no references left, or the manager's gate closed).
+     */
+    void release(boolean closing) {
+        int st = state;
+        if (st == FREED) {
+            return;
+        }
+        state = FREED;
+        int pins = (int) PIN.getAndSet(this, DEAD);
+        int vmaps = (int) VMAP.getAndSet(this, DEAD);
+        int uses = (int) USE.getAndSet(this, DEAD);
+        if (!closing && (pins > 0 || vmaps > 0 || uses > 0)) {
+            LOG.log(System.Logger.Level.WARNING, "buffer object " + handle + " of client '" + file.name()
+                    + "' freed with " + pins + " pins, " + vmaps + " vmaps and " + uses
+                    + " page uses outstanding (leaked); open vmaps are invalidated");
+        }
+        dev.lru().remove(this);
+        teardownMapping();
+        if (pins > 0) {
+            dev.pinnedFrames(-pages);
+        }
+        if (!closing && table != null) {
+            ExtentList units = new ExtentList();
+            PageTables.units(table, pages, units);
+            if (st == RESIDENT) {
+                dev.freeFrames(units);
+            } else if (st == EVICTED) {
+                dev.swap().free(units);
+            }
+        }
+        table = null;
+        backed = 0;
+    }
+
+    @Override
+    public String toString() {
+        return "GemObject[" + handle + " of " + file.name() + ", " + pages + " pages, " + residency()
+                + ", refs " + refCount() + ", use " + pagesUseCount() + ", pin " + pinCount()
+                + ", vmap " + vmapCount() + (dontNeed ? ", DONTNEED" : "") + "]";
+    }
+}

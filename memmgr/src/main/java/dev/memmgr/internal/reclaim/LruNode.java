@@ -1,0 +1,70 @@
+package dev.memmgr.internal.reclaim;
+
+/**
+ * What the shrinker sees of a reclaimable object: intrusive LRU links and the narrow interface
+ * it calls (get a reference unless dying, try-lock, purge or evict, unlock, put the reference).
+ * Buffer objects extend it; the links are owned by {@link Lru} and guarded by its lock.
+ *
+ * <p>Recency is recorded without any lock: {@link #markAccessed()} sets a flag on use and the
+ * evict passes of the shrinker give a flagged object a second chance (clear the flag, move it to
+ * the tail) instead of evicting it.
+ */
+public abstract class LruNode {
+    /** Reclaim mode: destroy the content of a DONTNEED object. */
+    public static final int PURGE = 1;
+    /** Reclaim mode: write the content of a WILLNEED object to swap and free its frames. */
+    public static final int EVICT = 2;
+
+    LruNode prev;
+    LruNode next;
+    /** The list this node is on ({@link Lru#NONE} when on none); guarded by the LRU lock. */
+    byte list;
+    /** Frames accounted to that list for this node; guarded by the LRU lock. */
+    int listFrames;
+    /** Recently used; set without a lock, cleared by the shrinker. A benign race. */
+    private boolean accessed;
+
+    /** Records a use for the LRU (pin, getPages, vmap, read, write, fence). Any thread, no lock. */
+    public final void markAccessed() {
+        if (!accessed) {
+            accessed = true;
+        }
+    }
+
+    final boolean testAndClearAccessed() {
+        boolean was = accessed;
+        if (was) {
+            accessed = false;
+        }
+        return was;
+    }
+
+    /** @return the LRU list this object is on (a snapshot, for tests and stats) */
+    public final byte lruList() {
+        return list;
+    }
+
+    /**
+     * kref_get_unless_zero: takes a transient reference unless the object is already dying.
+     * Called with the LRU lock held; must not block or take locks.
+     */
+    protected abstract boolean reclaimGet();
+
+    /** Drops the reference taken by {@link #reclaimGet()}; may free the object. LRU lock not held. */
+    protected abstract void reclaimPut();
+
+    /** Try-locks the object's reservation; never blocks. LRU lock not held. */
+    protected abstract boolean reclaimTryLock();
+
+    /** Unlocks the reservation taken by {@link #reclaimTryLock()}. */
+    protected abstract void reclaimUnlock();
+
+    /**
+     * With the reservation held: purges ({@link #PURGE}) or evicts ({@link #EVICT}) the object if
+     * its state allows it now (not pinned, not vmapped, not busy, the right madvise state, swap
+     * room for eviction), updating its LRU list.
+     *
+     * @return frames freed; 0 when the object was skipped or nothing was freed
+     */
+    protected abstract int reclaimLocked(int mode);
+}
