@@ -3,28 +3,20 @@ package dev.memmgr.internal.gem;
 import dev.memmgr.Madvise;
 import dev.memmgr.PurgedException;
 import dev.memmgr.Residency;
-import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.Vmapping;
 import dev.memmgr.internal.reclaim.Lru;
-import dev.memmgr.internal.reclaim.LruNode;
 import dev.memmgr.internal.resv.Resv;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.Arrays;
 
 /**
  * A buffer object (drm_gem_shmem_object): page-granular backing in frames or swap slots, the
  * reference and page counts that decide when pages may move, a reservation, a cached vmap.
  *
- * <p><b>Lifetime.</b> {@code refs} packs two counts in one long: the high half counts lifetime
- * references (the handle, the user's retains and lookups), the low half transient ones taken by
- * operations in flight and by the shrinker. A transient reference is only taken while a lifetime
- * one exists (kref_get_unless_zero); the object is freed when both reach zero. So no operation
- * ever runs on a freed object, and freeing needs no lock at all: nobody else can reach the
- * object (seed 000). {@code userRefs} counts retains and lookups alone, so that a release
- * without one is refused.
+ * <p><b>Lifetime.</b> See {@link GemRefs}: operations hold a transient reference, so none runs
+ * on a freed object, and freeing takes no lock.
  *
  * <p><b>Counts.</b> pinCount &gt; 0 implies pagesUseCount &gt; 0 implies backing complete (or
  * evicted, for weak uses); all pins hold one use, all vmaps one pin. The lock-free fast paths are
@@ -39,20 +31,15 @@ import java.util.Arrays;
  * (a user who locked {@code resv()} may call operations inside). Order: reservation, then LRU
  * lock, frame allocator lock, swap allocator lock. The shrinker only try-locks.
  */
-public final class GemObject extends LruNode {
+public final class GemObject extends GemRefs {
     static final int UNPOPULATED = 0;
     static final int RESIDENT = 1;
     static final int EVICTED = 2;
     static final int PURGED = 3;
     static final int FREED = 4;
     private static final int DEAD = Integer.MIN_VALUE / 2;
-    private static final long LIFETIME = 1L << 32;
-    private static final long TRANSIENT_MASK = 0xFFFF_FFFFL;
-    private static final System.Logger LOG = System.getLogger("dev.memmgr");
+    static final System.Logger LOG = System.getLogger("dev.memmgr");
 
-    private static final VarHandle REFS;
-    private static final VarHandle USER_REFS;
-    private static final VarHandle HANDLE_OPEN;
     private static final VarHandle USE;
     private static final VarHandle PIN;
     private static final VarHandle VMAP;
@@ -60,9 +47,6 @@ public final class GemObject extends LruNode {
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            REFS = l.findVarHandle(GemObject.class, "refs", long.class);
-            USER_REFS = l.findVarHandle(GemObject.class, "userRefs", int.class);
-            HANDLE_OPEN = l.findVarHandle(GemObject.class, "handleOpen", int.class);
             USE = l.findVarHandle(GemObject.class, "useCount", int.class);
             PIN = l.findVarHandle(GemObject.class, "pinCount", int.class);
             VMAP = l.findVarHandle(GemObject.class, "vmapCount", int.class);
@@ -72,29 +56,27 @@ public final class GemObject extends LruNode {
     }
 
     private final GemFile file;
-    private final GemDevice dev;
+    final GemDevice dev;
     private final int pages;
     private final int handle;
     private final Resv resv = new Resv();
     /** The public facade (BufferObject), set once by the creator. */
     private Object facade;
 
-    private volatile long refs = LIFETIME; // the handle's reference
-    private volatile int userRefs;
-    private volatile int handleOpen = 1;
     private volatile int useCount;
     private volatile int pinCount;
     private volatile int vmapCount;
     /** UNPOPULATED..FREED; written with the reservation held (or by the free path). */
-    private volatile int state = UNPOPULATED;
+    volatile int state = UNPOPULATED;
     private volatile boolean dontNeed;
     /** Frames (RESIDENT) or slots (EVICTED) per page, see {@link PageTables}; reservation. */
-    private int[] table;
+    int[] table;
     /** Backed pages; reservation for writes, racy reads for statistics. */
-    private volatile int backed;
+    volatile int backed;
     /** The cached vmap: kept after the last vmap closes, torn down before frames go. */
     private volatile Vmapping mapping;
-    private EvictionListener[] listeners;
+    /** Weak users told before frames go; reservation. */
+    EvictionListener[] listeners;
 
     GemObject(GemFile file, int pages, int handle) {
         this.file = file;
@@ -140,90 +122,18 @@ public final class GemObject extends LruNode {
 
     // ---- lifetime --------------------------------------------------------------------------
 
-    /** @return lifetime references: the open handle plus retains and lookups not yet released */
-    public int refCount() {
-        return (int) (refs >>> 32);
-    }
-
     public boolean isFreed() {
         return state == FREED;
     }
 
-    /** @return whether the object is freed or about to be (no lifetime reference left) */
-    public boolean isDying() {
-        return refs >>> 32 == 0;
+    @Override
+    void closeHandleInFile() {
+        file.forgetHandle(this);
     }
 
-    public boolean isHandleOpen() {
-        return handleOpen == 1;
-    }
-
-    /** retain(): a lifetime reference the caller gives back with {@link #releaseUser()}. */
-    public void retainUser() {
-        while (true) {
-            long r = refs;
-            if (r >>> 32 == 0) {
-                throw freed();
-            }
-            if (REFS.compareAndSet(this, r, r + LIFETIME)) {
-                break;
-            }
-        }
-        USER_REFS.getAndAdd(this, 1);
-    }
-
-    /** release(): gives back a reference from retain or lookup; frees the object at zero. */
-    public void releaseUser() {
-        while (true) {
-            int u = userRefs;
-            if (refs >>> 32 == 0) {
-                throw freed();
-            }
-            if (u <= 0) {
-                throw new IllegalStateException("release() without a matching retain() or lookup()");
-            }
-            if (USER_REFS.compareAndSet(this, u, u - 1)) {
-                break;
-            }
-        }
-        dropLifetime();
-    }
-
-    /** Closes the handle and drops its reference; idempotent (never drops twice). */
-    public void closeHandle() {
-        if (HANDLE_OPEN.compareAndSet(this, 1, 0)) {
-            file.forgetHandle(this);
-            dropLifetime();
-        }
-    }
-
-    private void dropLifetime() {
-        long r = (long) REFS.getAndAdd(this, -LIFETIME) - LIFETIME;
-        if (r == 0) {
-            free();
-        }
-    }
-
-    /** A transient reference (kref_get_unless_zero); false once no lifetime reference is left. */
-    boolean tryGet() {
-        while (true) {
-            long r = refs;
-            if (r >>> 32 == 0) {
-                return false;
-            }
-            if (REFS.compareAndSet(this, r, r + 1)) {
-                return true;
-            }
-        }
-    }
-
-    /** Drops a transient reference; the last one of a dying object frees it. */
-    void put() {
-        long r = (long) REFS.getAndAdd(this, -1L) - 1L;
-        if (r == 0) {
-            free();
-        }
-        assert (r & TRANSIENT_MASK) != TRANSIENT_MASK : "transient reference underflow";
+    @Override
+    IllegalStateException freedException() {
+        return freed();
     }
 
     // ---- counts ----------------------------------------------------------------------------
@@ -306,7 +216,7 @@ public final class GemObject extends LruNode {
         put();
     }
 
-    private void assertLocked() {
+    void assertLocked() {
         assert resv.isHeldByCurrentThread() : "reservation not held";
     }
 
@@ -361,7 +271,7 @@ public final class GemObject extends LruNode {
         checkContentLocked();
         int u = useCount;
         if (u == 0 || state != RESIDENT || backed < pages) {
-            ensureResidentLocked(0, pages);
+            Backing.ensureResidentLocked(this, 0, pages);
         }
         USE.getAndAdd(this, 1);
         markAccessed();
@@ -565,7 +475,7 @@ public final class GemObject extends LruNode {
     }
 
     /** Unmaps the cached mapping. Reservation held, or the object unreachable (free). */
-    private void teardownMapping() {
+    void teardownMapping() {
         Vmapping m = mapping;
         if (m != null) {
             mapping = null;
@@ -598,9 +508,9 @@ public final class GemObject extends LruNode {
         try {
             checkContentLocked();
             if (state == EVICTED) {
-                ensureResidentLocked(0, 0);
+                Backing.ensureResidentLocked(this, 0, 0);
             }
-            copyLocked(offset, dst, dst.byteSize(), false);
+            Backing.copyLocked(this, offset, dst, dst.byteSize(), false);
             markAccessed();
         } finally {
             end(locked);
@@ -615,50 +525,12 @@ public final class GemObject extends LruNode {
             long length = src.byteSize();
             if (length > 0) {
                 int shift = dev.pageShift();
-                ensureResidentLocked((int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);
-                copyLocked(offset, src, length, true);
+                Backing.ensureResidentLocked(this, (int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);
+                Backing.copyLocked(this, offset, src, length, true);
             }
             markAccessed();
         } finally {
             end(locked);
-        }
-    }
-
-    private void copyLocked(long offset, MemorySegment user, long length, boolean toObject) {
-        assertLocked();
-        MemorySegment dm = dev.mem().directMap();
-        int shift = dev.pageShift();
-        long pageSize = 1L << shift;
-        long userOffset = 0;
-        while (length > 0) {
-            int p = (int) (offset >>> shift);
-            long inPage = offset & (pageSize - 1);
-            int unit = PageTables.get(table, pages, p);
-            long chunk;
-            if (PageTables.isContiguous(table, pages)) {
-                chunk = length;
-            } else {
-                int q = p + 1;
-                chunk = pageSize - inPage;
-                while (chunk < length && q < pages && PageTables.get(table, pages, q) == (unit == PageTables.NONE ? PageTables.NONE : unit + (q - p))) {
-                    chunk += pageSize;
-                    q++;
-                }
-                chunk = Math.min(chunk, length);
-            }
-            if (unit == PageTables.NONE) {
-                if (toObject) {
-                    throw new IllegalStateException("write to an unbacked page " + p);
-                }
-                user.asSlice(userOffset, chunk).fill((byte) 0);
-            } else if (toObject) {
-                MemorySegment.copy(user, userOffset, dm, ((long) unit << shift) + inPage, chunk);
-            } else {
-                MemorySegment.copy(dm, ((long) unit << shift) + inPage, user, userOffset, chunk);
-            }
-            offset += chunk;
-            userOffset += chunk;
-            length -= chunk;
         }
     }
 
@@ -683,73 +555,6 @@ public final class GemObject extends LruNode {
             return true;
         } finally {
             end(locked);
-        }
-    }
-
-    // ---- backing ---------------------------------------------------------------------------
-
-    /**
-     * Makes the object resident and backs the unbacked pages of [fillFrom, fillTo): swaps in
-     * an evicted object and allocates frames for the holes, all or nothing. Every frame needed
-     * is allocated first (direct reclaim may run); a failure frees them and leaves table,
-     * state and content as they were.
-     *
-     * @throws dev.memmgr.GpuOutOfMemoryException when frames cannot be found
-     * @throws SwapException when swap-in fails (the object stays evicted with its slots)
-     */
-    private void ensureResidentLocked(int fillFrom, int fillTo) {
-        assertLocked();
-        int st = state;
-        int fromSwap = st == EVICTED ? backed : 0;
-        int holes = PageTables.holes(table, pages, fillFrom, fillTo);
-        int need = fromSwap + holes;
-        if (need == 0) {
-            if (st == UNPOPULATED) {
-                throw new IllegalStateException("nothing to populate in an unpopulated object");
-            }
-            if (st == EVICTED) { // evicted with no backed page cannot happen: eviction needs frames
-                throw new IllegalStateException("evicted object without slots");
-            }
-            return;
-        }
-        ExtentList frames = new ExtentList();
-        dev.allocateFrames(need, frames);
-        try {
-            if (fromSwap > 0) {
-                ExtentList swapFrames = new ExtentList();
-                ExtentList holeFrames = new ExtentList();
-                split(frames, fromSwap, swapFrames, holeFrames);
-                ExtentList slots = new ExtentList();
-                PageTables.units(table, pages, slots);
-                dev.swap().read(slots, swapFrames);
-                table = PageTables.remap(table, pages, swapFrames, holeFrames, fillFrom, fillTo);
-                dev.swap().free(slots);
-                dev.countSwapIn();
-            } else {
-                table = PageTables.remap(table, pages, null, frames, fillFrom, fillTo);
-            }
-        } catch (RuntimeException | Error e) {
-            dev.freeFrames(frames);
-            throw e;
-        }
-        backed = PageTables.backed(table, pages);
-        state = RESIDENT;
-        lruUpdate();
-    }
-
-    private static void split(ExtentList all, int firstUnits, ExtentList first, ExtentList rest) {
-        int left = firstUnits;
-        for (int i = 0; i < all.size(); i++) {
-            int s = all.start(i);
-            int n = all.length(i);
-            int a = Math.min(left, n);
-            if (a > 0) {
-                first.add(s, a);
-                left -= a;
-            }
-            if (n > a) {
-                rest.add(s + a, n - a);
-            }
         }
     }
 
@@ -783,104 +588,13 @@ public final class GemObject extends LruNode {
             return 0;
         }
         if (mode == PURGE) {
-            return dontNeed && (st == RESIDENT || st == EVICTED) ? purgeLocked() : 0;
+            return dontNeed && (st == RESIDENT || st == EVICTED) ? Backing.purgeLocked(this) : 0;
         }
-        return !dontNeed && st == RESIDENT ? evictLocked() : 0;
-    }
-
-    /** Destroys the content: frees frames or slots; PURGED for good. @return frames freed */
-    int purgeLocked() {
-        assertLocked();
-        teardownMapping();
-        notifyListenersLocked(true);
-        ExtentList units = new ExtentList();
-        PageTables.units(table, pages, units);
-        int freedFrames = 0;
-        if (state == RESIDENT) {
-            dev.freeFrames(units);
-            freedFrames = (int) units.units();
-        } else if (!units.isEmpty()) {
-            dev.swap().free(units);
-        }
-        table = null;
-        backed = 0;
-        state = PURGED;
-        dev.countPurge();
-        lruUpdate();
-        return freedFrames;
-    }
-
-    /**
-     * Writes the content to swap and frees the frames; EVICTED. Needs free swap for every
-     * backed page. A failed write leaves the object resident and intact. @return frames freed
-     */
-    int evictLocked() {
-        assertLocked();
-        if (dev.swap() == null) {
-            return 0;
-        }
-        int n = backed;
-        ExtentList slots = new ExtentList();
-        if (n == 0 || !dev.swap().allocate(n, slots)) {
-            return 0;
-        }
-        ExtentList frames = new ExtentList();
-        PageTables.units(table, pages, frames);
-        teardownMapping();
-        try {
-            dev.swap().write(frames, slots);
-        } catch (SwapException e) {
-            dev.swap().free(slots);
-            LOG.log(System.Logger.Level.WARNING, "eviction of buffer object " + handle + " failed; it stays resident", e);
-            return 0;
-        }
-        notifyListenersLocked(false);
-        table = PageTables.remap(table, pages, slots, null, 0, 0);
-        dev.freeFrames(frames);
-        state = EVICTED;
-        dev.countEviction();
-        lruUpdate();
-        return n;
-    }
-
-    /** Registers a weak user told before frames go (reservation held). */
-    public void addEvictionListenerLocked(EvictionListener l) {
-        assertLocked();
-        listeners = listeners == null ? new EvictionListener[] {l} : append(listeners, l);
-    }
-
-    /** Removes a listener registered earlier (reservation held). */
-    public void removeEvictionListenerLocked(EvictionListener l) {
-        assertLocked();
-        if (listeners == null) {
-            return;
-        }
-        int kept = 0;
-        EvictionListener[] out = new EvictionListener[listeners.length];
-        for (EvictionListener x : listeners) {
-            if (x != l) {
-                out[kept++] = x;
-            }
-        }
-        listeners = kept == 0 ? null : Arrays.copyOf(out, kept);
-    }
-
-    private static EvictionListener[] append(EvictionListener[] a, EvictionListener l) {
-        EvictionListener[] b = Arrays.copyOf(a, a.length + 1);
-        b[a.length] = l;
-        return b;
-    }
-
-    private void notifyListenersLocked(boolean purged) {
-        if (listeners != null) {
-            for (EvictionListener l : listeners) {
-                l.beforeFramesGo(this, purged);
-            }
-        }
+        return !dontNeed && st == RESIDENT ? Backing.evictLocked(this) : 0;
     }
 
     /** Puts the object on the LRU list its state calls for (at the most recently used end). */
-    private void lruUpdate() {
+    void lruUpdate() {
         int st = state;
         byte list;
         if (st == FREED) {
@@ -905,7 +619,8 @@ public final class GemObject extends LruNode {
     // ---- free ------------------------------------------------------------------------------
 
     /** The last reference is gone: release everything. Takes no reservation lock. */
-    private void free() {
+    @Override
+    void free() {
         if (!dev.gate().enter()) {
             return; // the manager is closing: close() releases every object
         }

@@ -1,0 +1,132 @@
+package dev.memmgr.internal.gem;
+
+import dev.memmgr.internal.reclaim.LruNode;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The reference counts of a buffer object (kref and the GEM handle).
+ *
+ * <p>{@code refs} packs two counts in one long: the high half counts lifetime references (the
+ * handle, the user's retains and lookups), the low half transient ones taken by operations in
+ * flight and by the shrinker. A transient reference is only taken while a lifetime one exists
+ * (kref_get_unless_zero), and the object is freed when both reach zero: so no operation ever runs
+ * on a freed object, and freeing needs no lock, since nobody else can reach the object (seed 000).
+ * {@code userRefs} counts retains and lookups alone, so that a release without one is refused
+ * and changes nothing.
+ *
+ * <p>Lock-free; every method is thread-safe.
+ */
+abstract class GemRefs extends LruNode {
+    static final long LIFETIME = 1L << 32;
+    private static final long TRANSIENT_MASK = 0xFFFF_FFFFL;
+    private static final VarHandle REFS;
+    private static final VarHandle USER_REFS;
+    private static final VarHandle HANDLE_OPEN;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            REFS = l.findVarHandle(GemRefs.class, "refs", long.class);
+            USER_REFS = l.findVarHandle(GemRefs.class, "userRefs", int.class);
+            HANDLE_OPEN = l.findVarHandle(GemRefs.class, "handleOpen", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private volatile long refs = LIFETIME; // the handle's reference
+    private volatile int userRefs;
+    private volatile int handleOpen = 1;
+
+    /** Releases the object: both counts reached zero. Runs once, in the thread that dropped the last. */
+    abstract void free();
+
+    /** Takes the object's handle out of its client's table. */
+    abstract void closeHandleInFile();
+
+    /** @return the exception for a use of a freed object */
+    abstract IllegalStateException freedException();
+
+    /** @return lifetime references: the open handle plus retains and lookups not yet released */
+    public int refCount() {
+        return (int) (refs >>> 32);
+    }
+
+    /** @return whether the object is freed or about to be (no lifetime reference left) */
+    public boolean isDying() {
+        return refs >>> 32 == 0;
+    }
+
+    public boolean isHandleOpen() {
+        return handleOpen == 1;
+    }
+
+    /** retain(): a lifetime reference the caller gives back with {@link #releaseUser()}. */
+    public void retainUser() {
+        while (true) {
+            long r = refs;
+            if (r >>> 32 == 0) {
+                throw freedException();
+            }
+            if (REFS.compareAndSet(this, r, r + LIFETIME)) {
+                break;
+            }
+        }
+        USER_REFS.getAndAdd(this, 1);
+    }
+
+    /** release(): gives back a reference from retain or lookup; frees the object at zero. */
+    public void releaseUser() {
+        while (true) {
+            int u = userRefs;
+            if (refs >>> 32 == 0) {
+                throw freedException();
+            }
+            if (u <= 0) {
+                throw new IllegalStateException("release() without a matching retain() or lookup()");
+            }
+            if (USER_REFS.compareAndSet(this, u, u - 1)) {
+                break;
+            }
+        }
+        dropLifetime();
+    }
+
+    /** Closes the handle and drops its reference; idempotent (never drops twice). */
+    public void closeHandle() {
+        if (HANDLE_OPEN.compareAndSet(this, 1, 0)) {
+            closeHandleInFile();
+            dropLifetime();
+        }
+    }
+
+    private void dropLifetime() {
+        long r = (long) REFS.getAndAdd(this, -LIFETIME) - LIFETIME;
+        if (r == 0) {
+            free();
+        }
+    }
+
+    /** A transient reference (kref_get_unless_zero); false once no lifetime reference is left. */
+    boolean tryGet() {
+        while (true) {
+            long r = refs;
+            if (r >>> 32 == 0) {
+                return false;
+            }
+            if (REFS.compareAndSet(this, r, r + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Drops a transient reference; the last one of a dying object frees it. */
+    void put() {
+        long r = (long) REFS.getAndAdd(this, -1L) - 1L;
+        if (r == 0) {
+            free();
+        }
+        assert (r & TRANSIENT_MASK) != TRANSIENT_MASK : "transient reference underflow";
+    }
+}
