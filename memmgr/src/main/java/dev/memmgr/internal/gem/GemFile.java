@@ -92,6 +92,10 @@ public final class GemFile {
             handles.put(h, obj);
         }
         obj.register();
+        if (dev.isClosed()) { // lost a race with close(), which may have drained the LRU already
+            obj.release(true);
+            throw new IllegalStateException("memory manager is closed");
+        }
         return obj;
     }
 

@@ -385,8 +385,11 @@ public final class GemObject extends GemRefs {
      */
     public MemorySegment vmap() {
         for (int v; (v = vmapCount) > 0; ) {
-            Vmapping m = mapping;
-            if (m != null && VMAP.compareAndSet(this, v, v + 1)) {
+            Vmapping m = mapping; // set before the count left zero; null only once freed
+            if (m == null) {
+                break;
+            }
+            if (VMAP.compareAndSet(this, v, v + 1)) {
                 markAccessed();
                 return m.segment();
             }
