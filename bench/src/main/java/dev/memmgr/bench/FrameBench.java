@@ -28,7 +28,8 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <ul>
  *   <li>{@link #frames}: {@code allocate(size / 4096)} frames, write one byte per page through
- *       the direct map, free them. The allocator never trims here (threshold above the capacity),
+ *       the direct map, free them. The allocator never trims here (its threshold is the capacity,
+ *       which dirty free frames cannot exceed),
  *       so after the first invocation every allocation reuses dirty frames that are zeroed by the
  *       allocating thread: the churn steady state.
  *   <li>{@link #framesNoTouch}: the same without the per-page write (allocate, zero, free).
