@@ -1,5 +1,6 @@
 package dev.memmgr;
 
+import dev.memmgr.internal.Access;
 import dev.memmgr.internal.gem.GemObject;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -28,6 +29,10 @@ import java.util.Objects;
  * blocks on other objects.
  */
 public final class BufferObject implements AutoCloseable {
+    static {
+        Access.registerObjects(bo -> bo.obj);
+    }
+
     private final GemObject obj;
 
     BufferObject(GemObject obj) {

@@ -1,5 +1,6 @@
 package dev.memmgr;
 
+import dev.memmgr.internal.Access;
 import dev.memmgr.internal.gem.DeviceConfig;
 import dev.memmgr.internal.gem.GemDevice;
 import dev.memmgr.internal.gem.GemFile;
@@ -29,6 +30,10 @@ import java.util.Objects;
  * --enable-native-access=dev.memmgr}, or {@code ALL-UNNAMED} on the class path).
  */
 public final class MemoryManager implements AutoCloseable {
+    static {
+        Access.registerDevices(mm -> mm.dev);
+    }
+
     private final GemDevice dev;
 
     private MemoryManager(GemDevice dev) {

@@ -122,6 +122,7 @@ public final class GemObject extends GemRefs {
 
     // ---- lifetime --------------------------------------------------------------------------
 
+    @Override
     public boolean isFreed() {
         return state == FREED;
     }
@@ -361,8 +362,11 @@ public final class GemObject extends GemRefs {
         int p;
         while (true) {
             p = pinCount;
-            if (p <= 0) {
-                throw new IllegalStateException("unpin() without a matching pin()");
+            int mine = p - (vmapCount > 0 ? 1 : 0); // the pin all vmaps hold is not the caller's
+            if (mine <= 0) {
+                throw new IllegalStateException(vmapCount > 0
+                        ? "unpin() of the pin the open vmaps hold: close the vmaps instead"
+                        : "unpin() without a matching pin()");
             }
             if (PIN.compareAndSet(this, p, p - 1)) {
                 break;

@@ -48,14 +48,20 @@ abstract class GemRefs extends LruNode {
     /** @return the exception for a use of a freed object */
     abstract IllegalStateException freedException();
 
+    /**
+     * @return whether the object was released, which can happen with references left when the
+     *     whole manager closes: then it counts as freed for references too
+     */
+    abstract boolean isFreed();
+
     /** @return lifetime references: the open handle plus retains and lookups not yet released */
     public int refCount() {
-        return (int) (refs >>> 32);
+        return isFreed() ? 0 : (int) (refs >>> 32);
     }
 
     /** @return whether the object is freed or about to be (no lifetime reference left) */
     public boolean isDying() {
-        return refs >>> 32 == 0;
+        return refs >>> 32 == 0 || isFreed();
     }
 
     public boolean isHandleOpen() {
@@ -66,7 +72,7 @@ abstract class GemRefs extends LruNode {
     public void retainUser() {
         while (true) {
             long r = refs;
-            if (r >>> 32 == 0) {
+            if (r >>> 32 == 0 || isFreed()) {
                 throw freedException();
             }
             if (REFS.compareAndSet(this, r, r + LIFETIME)) {
@@ -80,7 +86,7 @@ abstract class GemRefs extends LruNode {
     public void releaseUser() {
         while (true) {
             int u = userRefs;
-            if (refs >>> 32 == 0) {
+            if (refs >>> 32 == 0 || isFreed()) {
                 throw freedException();
             }
             if (u <= 0) {
@@ -112,7 +118,7 @@ abstract class GemRefs extends LruNode {
     boolean tryGet() {
         while (true) {
             long r = refs;
-            if (r >>> 32 == 0) {
+            if (r >>> 32 == 0 || isFreed()) {
                 return false;
             }
             if (REFS.compareAndSet(this, r, r + 1)) {
