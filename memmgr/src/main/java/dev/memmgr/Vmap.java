@@ -2,8 +2,6 @@ package dev.memmgr;
 
 import dev.memmgr.internal.gem.GemObject;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 
 /**
  * An open CPU view of a buffer object ({@link BufferObject#vmap()}). While any view of the
@@ -13,19 +11,10 @@ import java.lang.invoke.VarHandle;
  * last view.
  */
 public final class Vmap implements AutoCloseable {
-    private static final VarHandle CLOSED;
-
-    static {
-        try {
-            CLOSED = MethodHandles.lookup().findVarHandle(Vmap.class, "closed", boolean.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private final GemObject obj;
     private final MemorySegment segment;
-    private volatile boolean closed;
+    /** Guarded by this view's monitor: the lock is elided when the view does not escape. */
+    private boolean closed;
 
     Vmap(GemObject obj, MemorySegment segment) {
         this.obj = obj;
@@ -46,7 +35,9 @@ public final class Vmap implements AutoCloseable {
 
     /** @return whether this view was closed */
     public boolean isClosed() {
-        return closed;
+        synchronized (this) {
+            return closed;
+        }
     }
 
     /**
@@ -56,7 +47,12 @@ public final class Vmap implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (CLOSED.compareAndSet(this, false, true)) {
+        boolean wasOpen;
+        synchronized (this) {
+            wasOpen = !closed;
+            closed = true;
+        }
+        if (wasOpen) {
             obj.vunmap();
         }
     }
