@@ -81,7 +81,7 @@ final class Backing {
             return;
         }
         ExtentList frames = new ExtentList();
-        o.dev.allocateFrames(need, frames);
+        o.dev.allocateFrames(need, frames, fromSwap); // swap-in overwrites its frames
         try {
             if (fromSwap > 0) {
                 ExtentList swapFrames = new ExtentList();

@@ -177,15 +177,17 @@ public final class GemDevice {
      * reclaim). The caller holds its object's reservation; the shrinker only try-locks, so it
      * skips that object.
      *
+     * @param unzeroed how many of the first frames the caller overwrites completely (swap-in):
+     *     those are not zeroed
      * @throws GpuOutOfMemoryException when not enough frames can be freed; nothing is allocated
      */
-    void allocateFrames(int n, ExtentList out) {
+    void allocateFrames(int n, ExtentList out, int unzeroed) {
         if (n > frames.capacity()) {
             throw new GpuOutOfMemoryException("cannot allocate " + n + " pages: the capacity is "
                     + frames.capacity() + " pages");
         }
         int stalls = 0;
-        while (!frames.allocate(n, out)) {
+        while (!frames.allocate(n, out, unzeroed)) {
             long missing = (long) n - frames.freeFrames();
             long freed = missing > 0 ? shrinker.scan(missing) : 0;
             if (freed == 0 && ++stalls >= DIRECT_RECLAIM_STALLS) {

@@ -64,14 +64,46 @@ public final class FrameAllocator {
      *     reclaim and retry
      */
     public boolean allocate(int n, ExtentList out) {
+        return allocate(n, out, 0);
+    }
+
+    /**
+     * Allocates {@code n} frames of which the first {@code unzeroed} (in the order of the
+     * extents returned) are left as they are, because the caller overwrites them completely
+     * before anyone can read them (a swap-in); the others read as zero.
+     *
+     * @param out receives the extents, sorted by frame (appended)
+     * @return false, with nothing allocated, when fewer than n frames are free
+     */
+    public boolean allocate(int n, ExtentList out, int unzeroed) {
+        ExtentList got = new ExtentList(2);
         ExtentList dirty = new ExtentList(2);
-        if (!runs.allocate(n, out, dirty)) {
+        if (!runs.allocate(n, got, dirty)) {
             return false;
         }
-        for (int i = 0; i < dirty.size(); i++) {
-            mem.zero(dirty.start(i), dirty.length(i));
+        for (int d = 0; d < dirty.size(); d++) {
+            int start = dirty.start(d);
+            int length = dirty.length(d);
+            int skip = Math.max(0, unzeroed - positionOf(got, start));
+            if (skip < length) {
+                mem.zero(start + skip, length - skip);
+            }
         }
+        out.addAll(got);
         return true;
+    }
+
+    /** @return the index of a frame in the sequence of frames of the extents */
+    private static int positionOf(ExtentList extents, int frame) {
+        int position = 0;
+        for (int i = 0; i < extents.size(); i++) {
+            int start = extents.start(i);
+            if (frame >= start && frame < start + extents.length(i)) {
+                return position + (frame - start);
+            }
+            position += extents.length(i);
+        }
+        throw new IllegalStateException("frame " + frame + " not in " + extents);
     }
 
     /** Frees one extent of frames the caller owns; they become dirty (see class comment). */

@@ -58,6 +58,23 @@ class FrameAllocatorTest {
     }
 
     @Test
+    void framesTheCallerOverwritesAreNotZeroedTheOthersAre() {
+        FrameAllocator frames = new FrameAllocator(mem, Integer.MAX_VALUE);
+        ExtentList out = new ExtentList();
+        assertTrue(frames.allocate(8, out));
+        mem.frames(out.start(0), 8).fill((byte) 0x33);
+        frames.free(out);
+        ExtentList again = new ExtentList();
+        assertTrue(frames.allocate(8, again, 3));
+        assertEquals(out.toString(), again.toString());
+        int first = again.start(0);
+        for (int f = 0; f < 8; f++) {
+            byte b = mem.frames(first + f, 1).get(java.lang.foreign.ValueLayout.JAVA_BYTE, 100);
+            assertEquals(f < 3 ? (byte) 0x33 : (byte) 0, b, "frame " + f);
+        }
+    }
+
+    @Test
     void punchedFramesReadAsZeroAndReleaseMemory() {
         FrameAllocator frames = new FrameAllocator(mem, Integer.MAX_VALUE);
         ExtentList out = new ExtentList();
