@@ -1,0 +1,17 @@
+/**
+ * Swap: the file that evicted pages go to, its slot allocator and per-page checksums.
+ *
+ * <p>{@link dev.memmgr.internal.swap.SwapSpace} owns one file (by default a temporary file,
+ * created 0600 and unlinked at once) cut into page-sized slots. Slots are handed out as extents
+ * by a {@link dev.memmgr.internal.mem.RunAllocator}, which prefers one contiguous run per
+ * request, so an object is written by few large {@code pwritev} calls and read back by as few
+ * {@code preadv} calls, straight between the file and the frames of the direct map (no staging
+ * copy). A CRC32C of every page is kept off-heap, one int per slot, and checked after each read:
+ * an I/O error, a short read or a mismatch throws {@link dev.memmgr.SwapException} and never
+ * hands out wrong bytes.
+ *
+ * <p>This layer knows nothing of buffer objects: the caller ({@code gem}) decides which frames
+ * go to which slots, holds the objects' locks, and frees slots it no longer needs. The slot
+ * allocator lock is the innermost lock of the locking order.
+ */
+package dev.memmgr.internal.swap;
