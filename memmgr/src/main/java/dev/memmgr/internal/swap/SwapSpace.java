@@ -43,7 +43,7 @@ public final class SwapSpace implements AutoCloseable {
         this.mem = mem;
         this.pageShift = mem.pageShift();
         this.slots = new RunAllocator(slotCount, false);
-        this.sums = Checksums.create(slotCount, mem.pageSize());
+        this.sums = Checksums.create(slotCount);
     }
 
     /**
