@@ -8,6 +8,7 @@ import dev.memmgr.internal.sys.LibC;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
@@ -18,19 +19,29 @@ import java.util.zip.CRC32C;
  *
  * <p>Not thread-safe: made by one {@link SwapSpace#write}/{@link SwapSpace#read} call, used by
  * its thread only, and reused for every batch of that call. The iovec array lives in the
- * call's confined arena; the pieces are one int array. Nothing is allocated per page.
+ * call's confined arena; the pieces are one int array; checksums are computed through a few
+ * cached ByteBuffer views of 1 GiB windows of the direct map. Nothing is allocated per page.
  */
 final class IoBatch {
+    /** log2 of the bytes of direct map one ByteBuffer view covers (views are limited to 2 GiB). */
+    private static final int WINDOW_SHIFT = 30;
+    /** Views kept per call, direct-mapped by window number. */
+    private static final int VIEW_CACHE = 8;
+
     private final SwapIo io;
     private final int fd;
     private final PhysMem mem;
     private final long mapAddress;
     private final int pageShift;
+    private final int pageSize;
     private final Checksums sums;
     private final MemorySegment iov;
     /** (first frame, pages) per piece. */
     private final int[] pieces;
     private final CRC32C crc = new CRC32C();
+    /** ByteBuffer views of 1 GiB windows of the direct map, made when first needed, and their windows. */
+    private ByteBuffer[] views;
+    private int[] viewWindows;
     private int count;
     private int slotStart;
     private int units;
@@ -45,6 +56,7 @@ final class IoBatch {
         this.mem = mem;
         this.mapAddress = mem.directMap().address();
         this.pageShift = mem.pageShift();
+        this.pageSize = mem.pageSize();
         this.sums = sums;
         this.iov = arena.allocate(maxPieces * LibC.IOVEC_BYTES, 8);
         this.pieces = new int[2 * maxPieces];
@@ -82,8 +94,9 @@ final class IoBatch {
         }
         int slot = slotStart;
         for (int i = 0; i < count; i++) {
-            sums.record(mem.frames(pieces[2 * i], pieces[2 * i + 1]), slot, crc);
-            slot += pieces[2 * i + 1];
+            for (int f = pieces[2 * i], end = f + pieces[2 * i + 1]; f < end; f++) {
+                sums.set(slot++, pageCrc(f));
+            }
         }
         transfer(true);
     }
@@ -96,13 +109,38 @@ final class IoBatch {
         transfer(false);
         int slot = slotStart;
         for (int i = 0; i < count; i++) {
-            int bad = sums.firstMismatch(mem.frames(pieces[2 * i], pieces[2 * i + 1]), slot, crc);
-            if (bad >= 0) {
-                throw new SwapException(what(false) + "checksum mismatch in slot " + (slot + bad)
-                        + " (page " + (slot + bad - slotStart) + " of the batch)");
+            for (int f = pieces[2 * i], end = f + pieces[2 * i + 1]; f < end; f++, slot++) {
+                int actual = pageCrc(f);
+                int expected = sums.get(slot);
+                if (actual != expected) {
+                    throw new SwapException(what(false) + "checksum mismatch in slot " + slot + " (crc32c "
+                            + Integer.toHexString(actual) + ", expected " + Integer.toHexString(expected) + ")");
+                }
             }
-            slot += pieces[2 * i + 1];
         }
+    }
+
+    /** @return the CRC32C of a frame, read through a ByteBuffer view of its window of the direct map */
+    private int pageCrc(int frame) {
+        long offset = mem.offset(frame);
+        int w = (int) (offset >>> WINDOW_SHIFT);
+        int entry = w & (VIEW_CACHE - 1);
+        if (views == null) {
+            views = new ByteBuffer[VIEW_CACHE];
+            viewWindows = new int[VIEW_CACHE];
+        }
+        ByteBuffer view = views[entry];
+        if (view == null || viewWindows[entry] != w) {
+            long start = (long) w << WINDOW_SHIFT;
+            view = mem.directMap().asSlice(start, Math.min(1L << WINDOW_SHIFT, mem.capacity() - start)).asByteBuffer();
+            views[entry] = view;
+            viewWindows[entry] = w;
+        }
+        int position = (int) (offset & ((1L << WINDOW_SHIFT) - 1));
+        view.clear().position(position).limit(position + pageSize);
+        crc.reset();
+        crc.update(view);
+        return (int) crc.getValue();
     }
 
     private void transfer(boolean write) {

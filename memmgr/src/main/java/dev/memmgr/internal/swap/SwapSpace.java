@@ -43,7 +43,7 @@ public final class SwapSpace implements AutoCloseable {
         this.mem = mem;
         this.pageShift = mem.pageShift();
         this.slots = new RunAllocator(slotCount, false);
-        this.sums = Checksums.create(slotCount, mem.pageSize());
+        this.sums = Checksums.create(slotCount);
     }
 
     /**
@@ -141,7 +141,7 @@ public final class SwapSpace implements AutoCloseable {
     }
 
     /**
-     * Frees slots; their content and checksums are forgotten. All or nothing: when a slot of the
+     * Frees slots (their content is no longer kept). All or nothing: when a slot of the
      * list is not allocated nothing is freed. Takes the allocator lock. Any thread; also allowed
      * after close, so teardown may run in any order.
      *
