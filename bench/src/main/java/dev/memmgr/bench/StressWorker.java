@@ -17,6 +17,7 @@ import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One stress thread: picks a random slot of the shared object table, claims it (shared for
@@ -449,18 +450,48 @@ final class StressWorker implements Runnable {
             forget(i, t);
             checkFreed(t);
             if (view != null) {
-                try {
-                    long x = view.get(ShadowObject.WORD, 0);
-                    report.violation(t + ": a view of a freed object still reads (" + Long.toHexString(x) + ")");
-                } catch (IllegalStateException expected) {
-                    // torn down
-                }
+                checkDeadView(t, view);
             }
             return;
         }
         bo.close();
         forget(i, t);
         checkFreed(t);
+    }
+
+    /**
+     * The object is freed (close() dropped its last reference: refCount 0, read() refuses): a view
+     * of it must throw IllegalStateException. If it still reads, tell apart the object's own bytes
+     * (teardown late) from anything else (another object's memory), and how long teardown took.
+     */
+    private void checkDeadView(ShadowObject t, MemorySegment view) {
+        long x;
+        try {
+            x = view.get(ShadowObject.WORD, 0);
+        } catch (IllegalStateException expected) {
+            return; // torn down
+        }
+        long own = ShadowObject.expectedWord(t.id, t.stamps[0], 0, 0);
+        long t0 = System.nanoTime();
+        long gone = -1;
+        while (System.nanoTime() - t0 < 1_000_000_000L) {
+            try {
+                view.get(ShadowObject.WORD, 0);
+            } catch (IllegalStateException e) {
+                gone = System.nanoTime() - t0;
+                break;
+            }
+            LockSupport.parkNanos(50_000);
+        }
+        String later = gone < 0 ? "still mapped 1 s later"
+                : String.format(Locale.ROOT, "torn down %.1f us later", gone / 1e3);
+        if (x != own) {
+            report.corruption(String.format(Locale.ROOT, "%s: a view of the freed object reads %016x at byte 0, not"
+                    + " its own content %016x (another object's memory?); %s", t, x, own, later));
+        } else {
+            report.violation(t + ": a closed view still reads the object's own bytes after close() freed it"
+                    + " (refCount 0, read() throws IllegalStateException); " + later);
+        }
     }
 
     private void reclaimOp() {
