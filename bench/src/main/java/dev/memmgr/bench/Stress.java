@@ -53,8 +53,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *     PurgedException, madvise returns false; the object is closed and recreated;</li>
  * <li>close: plainly; or retain, close the handle (twice: idempotent), check the handle is gone,
  *     read through the kept reference, release; or vmap, close the view, close the handle, and
- *     check the dead view throws IllegalStateException. A freed object must answer refCount 0
- *     and refuse read with IllegalStateException;</li>
+ *     check the dead view throws IllegalStateException (if it still reads, the report says
+ *     whether it shows the object's own bytes and how long teardown took, or foreign bytes, a
+ *     corruption). A freed object must answer refCount 0 and refuse read with
+ *     IllegalStateException;</li>
  * <li>now and then {@code MemoryManager.reclaim}, stats and fdinfo.</li>
  * </ul>
  * Workers claim a slot without blocking (shared for reads, pins, fences, lookups; exclusive for
