@@ -147,6 +147,9 @@ public final class Stress {
                 if (!key.startsWith("--")) {
                     throw new IllegalArgumentException("unexpected argument '" + a + "'");
                 }
+                if (!java.util.Set.of("--capacity", "--swap", "--threads", "--seconds", "--objects", "--seed").contains(key)) {
+                    throw new IllegalArgumentException("unknown option '" + key + "'");
+                }
                 if (eq > 0) {
                     value = a.substring(eq + 1);
                 } else if (i + 1 < args.length) {
