@@ -1,0 +1,490 @@
+package dev.memmgr.bench;
+
+import dev.memmgr.Client;
+import dev.memmgr.MemoryManager;
+import dev.memmgr.MemoryStats;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The memmgr stress tool: a rendering-engine-like workload on one {@link MemoryManager}, every
+ * byte checked against a model, under a small heap.
+ *
+ * <pre>
+ * bin/memmgr stress [--capacity 256m] [--swap 1g] [--threads 2] [--seconds 30] [--objects 256] [--seed N]
+ * java -Xmx64m --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar dev.memmgr.bench.Stress ...
+ * </pre>
+ *
+ * <h2>Workload</h2>
+ * Four clients, as a renderer keeps them: {@code textures} (64 KiB..16 MiB, written once, read
+ * and pinned every frame), {@code geometry} (4 KiB..4 MiB vertex and index buffers, partly
+ * rewritten), {@code staging} (256 KiB..8 MiB upload buffers, rewritten through vmaps and
+ * recycled often) and {@code cache} (4 KiB..2 MiB derived data, marked DONTNEED and taken back
+ * with WILLNEED). Sizes are skewed: most buffers are small, the big ones hold most of the bytes;
+ * the skew is tuned per run so that {@code --objects} buffers make a working set of about twice
+ * the capacity (capped at capacity + swap/2), so eviction, swap-in and purge happen all the time
+ * (see {@link Workload}). {@code --threads} workers each loop: pick a random slot of an object
+ * table of {@code --objects} entries; create an object there if empty (within the byte budget),
+ * else apply one operation drawn from the object kind's weights:
+ * <ul>
+ * <li>read a page range or the whole object and verify every byte (sometimes waiting first for
+ *     GPU writers with {@code awaitIdle(WRITE)});</li>
+ * <li>a "frame": pin, vmap, read a few pages through the view, close it, unpin; sometimes poke
+ *     the closed view, which must either show the right bytes (mapping still cached) or throw
+ *     IllegalStateException (torn down), never anything else;</li>
+ * <li>write a page-aligned range or the whole object (after {@code awaitIdle(READ)}); a write
+ *     that throws GpuOutOfMemoryException must leave the old content, which is then verified;</li>
+ * <li>upload: vmap and write a range through {@code Vmap.segment()};</li>
+ * <li>attach a fence (with or without the reservation locked) of a random usage; the "GPU"
+ *     thread ({@link GpuQueue}) signals it 0.1..2 ms later; until then the object is busy;</li>
+ * <li>lookup by handle (must return the same instance), retain / getPages / putPages / release;</li>
+ * <li>madvise: DONTNEED, later WILLNEED: retained means the whole object is verified at once;
+ *     not retained means purged: residency PURGED, read, write and getPages throw
+ *     PurgedException, madvise returns false; the object is closed and recreated;</li>
+ * <li>close: plainly; or retain, close the handle (twice: idempotent), check the handle is gone,
+ *     read through the kept reference, release; or vmap, close the view, close the handle, and
+ *     check the dead view throws IllegalStateException (if it still reads, the report says
+ *     whether it shows the object's own bytes and how long teardown took, or foreign bytes, a
+ *     corruption). A freed object must answer refCount 0 and refuse read with
+ *     IllegalStateException;</li>
+ * <li>now and then {@code MemoryManager.reclaim}, stats and fdinfo.</li>
+ * </ul>
+ * Workers claim a slot without blocking (shared for reads, pins, fences, lookups; exclusive for
+ * writes, uploads, madvise and close; a busy slot is skipped), so several threads pin and read one
+ * object at once while the model stays exact. Under an exclusive claim the object's counts must
+ * be at rest (refCount 1, no pins, vmaps or page uses). Each thread's random choices come from
+ * {@code --seed}; thread interleaving still varies between runs.
+ *
+ * <h2>Shadow model</h2>
+ * {@link ShadowObject}: per object one int stamp per page; every write covers whole pages and
+ * fills page p with words computed from (object id, stamp, p); stamp 0 means never written
+ * (zeros). 4 bytes per 4 KiB page: a few MiB of heap for gigabytes of objects. Reads go into a
+ * per-thread off-heap scratch segment (the largest object's size, from an {@link
+ * java.lang.foreign.Arena}) poisoned first, and every byte read is compared. Content may only be
+ * lost by a purge of an object marked DONTNEED (reads then throw PurgedException, counted as
+ * expected); a PurgedException on any other object, or any wrong byte, is a corruption (the
+ * first ten are printed with object, page, expected and actual word). At the end every live
+ * object is verified whole (DONTNEED ones after WILLNEED) and closed, and the manager must be
+ * back to all frames free and no swap used.
+ *
+ * <h2>Swap</h2>
+ * When {@code --swap} is exactly twice the capacity, the builder's default is used: a temp file
+ * in java.io.tmpdir, unlinked at once (nothing to clean up, nobody else can open it). Otherwise
+ * the tool creates a private directory (0700) in java.io.tmpdir, lets the manager create its swap
+ * file there ({@code Builder.swapFile}, 0600, deleted on close), and deletes the directory at
+ * the end, on Ctrl-C and before a watchdog exit. {@code --swap 0} disables swap: then only purge
+ * frees memory and the target working set is the capacity (expect GpuOutOfMemoryException).
+ *
+ * <h2>Output</h2>
+ * The settings and the seed first (repeat a run with {@code --seed}); once a second a progress
+ * line (elapsed, ops/s, resident, evicted and swap used from {@code MemoryManager.stats()}, the
+ * live working set, evictions, swap-ins, purges, GpuOutOfMemoryExceptions); failures as they
+ * happen ({@code CORRUPTION:}, {@code UNEXPECTED:} with stack traces); then counts of expected
+ * events and a {@code result:} line, and finally exactly these lines:
+ * <pre>
+ * ops: N
+ * evictions: N
+ * swapIns: N
+ * purges: N
+ * corruptions: N
+ * pin p50: 1.2 us p99: 35.0 us
+ * read p50: 3.4 us p99: 410.0 us
+ * </pre>
+ * ops counts workload operations (expected failures included, final verification not); the
+ * latencies are of {@code pin()} in frames and of every {@code read()} (whole-object reads and
+ * swap-ins included), from {@link LatencyHistogram} (log buckets, 6 % resolution).
+ *
+ * <h2>Exit status</h2>
+ * 0: clean. 1: any corruption or unexpected result or exception (anything but
+ * GpuOutOfMemoryException, which is expected when everything is pinned, busy or locked, and
+ * PurgedException on DONTNEED objects, both counted and printed separately), including
+ * OutOfMemoryError. 2: bad options (a message and the usage on stderr), or the watchdog: no
+ * operation completed for 10 s; then every thread's stack with the locks held is printed
+ * ({@code ThreadMXBean.dumpAllThreads}) and the JVM halts.
+ */
+public final class Stress {
+    static final String USAGE = """
+            usage: Stress [options]
+              --capacity SIZE   frames of the manager (default 256m)
+              --swap SIZE       swap file size, 0 for none (default 1g)
+              --threads N       worker threads (default 2)
+              --seconds N       duration of the workload (default 30)
+              --objects N       maximum live objects (default 256)
+              --seed N          random seed (default: random, printed)
+              --help            this text
+            SIZE: bytes with an optional k, m, g suffix (powers of 1024), e.g. 256m.
+            Exit status: 0 clean, 1 corruption or unexpected failure, 2 bad options or watchdog (no progress for 10 s).""";
+
+    private static final long WATCHDOG_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    /** Command-line settings. */
+    record Options(long capacity, long swap, int threads, int seconds, int objects, long seed, boolean help) {
+        static Options parse(String[] args) {
+            long capacity = 256L << 20;
+            long swap = 1L << 30;
+            int threads = 2;
+            int seconds = 30;
+            int objects = 256;
+            long seed = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (a.equals("--help") || a.equals("-h")) {
+                    return new Options(capacity, swap, threads, seconds, objects, seed, true);
+                }
+                String value;
+                int eq = a.indexOf('=');
+                String key = eq > 0 ? a.substring(0, eq) : a;
+                if (!key.startsWith("--")) {
+                    throw new IllegalArgumentException("unexpected argument '" + a + "'");
+                }
+                if (!java.util.Set.of("--capacity", "--swap", "--threads", "--seconds", "--objects", "--seed").contains(key)) {
+                    throw new IllegalArgumentException("unknown option '" + key + "'");
+                }
+                if (eq > 0) {
+                    value = a.substring(eq + 1);
+                } else if (i + 1 < args.length) {
+                    value = args[++i];
+                } else {
+                    throw new IllegalArgumentException(key + " needs a value");
+                }
+                switch (key) {
+                    case "--capacity" -> capacity = size(key, value, 1);
+                    case "--swap" -> swap = size(key, value, 0);
+                    case "--threads" -> threads = integer(key, value, 1, 256);
+                    case "--seconds" -> seconds = integer(key, value, 1, 1_000_000);
+                    case "--objects" -> objects = integer(key, value, 1, 1 << 20);
+                    case "--seed" -> {
+                        try {
+                            seed = value.startsWith("0x") ? Long.parseUnsignedLong(value.substring(2), 16) : Long.parseLong(value);
+                        } catch (NumberFormatException e) {
+                            throw new IllegalArgumentException("--seed: not a number: '" + value + "'");
+                        }
+                    }
+                    default -> throw new IllegalArgumentException("unknown option '" + key + "'");
+                }
+            }
+            if (capacity % 4096 != 0) {
+                throw new IllegalArgumentException("--capacity must be a multiple of 4 KiB: " + capacity);
+            }
+            if (capacity < (1L << 20)) {
+                throw new IllegalArgumentException("--capacity must be at least 1m: " + capacity);
+            }
+            if (swap != 0 && swap < 4096) {
+                throw new IllegalArgumentException("--swap must be 0 or at least 4k: " + swap);
+            }
+            return new Options(capacity, swap, threads, seconds, objects, seed, false);
+        }
+
+        private static long size(String key, String value, long min) {
+            long v;
+            try {
+                v = Sizes.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(key + ": " + e.getMessage());
+            }
+            if (v < min) {
+                throw new IllegalArgumentException(key + " must be at least " + min + ": '" + value + "'");
+            }
+            return v;
+        }
+
+        private static int integer(String key, String value, int min, int max) {
+            try {
+                int v = Integer.parseInt(value.trim());
+                if (v < min || v > max) {
+                    throw new IllegalArgumentException(key + " must be between " + min + " and " + max + ": " + v);
+                }
+                return v;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(key + ": not a number: '" + value + "'");
+            }
+        }
+    }
+
+    // ---- shared state of a run (package: the workers use it) ---------------------------------
+
+    final MemoryManager mm;
+    final int pageSize;
+    final Client[] clients;
+    final Workload workload;
+    final StressReport report;
+    final GpuQueue gpu;
+    final AtomicReferenceArray<ShadowObject> slots;
+    /** Per slot: 0 free, n > 0 shared by n threads, -1 exclusive. */
+    final AtomicIntegerArray claims;
+    final AtomicLong liveBytes = new AtomicLong();
+    final AtomicInteger liveObjects = new AtomicInteger();
+    final AtomicInteger nextId = new AtomicInteger();
+    /** Live bytes are kept under this (creation waits for room). */
+    final long byteCap;
+    volatile boolean running = true;
+
+    private Stress(MemoryManager mm, Workload workload, int objects, StressReport report) {
+        this.mm = mm;
+        this.pageSize = mm.pageSize();
+        this.workload = workload;
+        this.report = report;
+        this.gpu = new GpuQueue(report);
+        this.slots = new AtomicReferenceArray<>(objects);
+        this.claims = new AtomicIntegerArray(objects);
+        this.byteCap = workload.targetBytes + workload.targetBytes / 5;
+        Workload.Kind[] kinds = Workload.Kind.values();
+        this.clients = new Client[kinds.length];
+        for (Workload.Kind k : kinds) {
+            clients[k.ordinal()] = mm.openClient(k.label);
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out));
+    }
+
+    static int run(String[] args, PrintStream out) {
+        Options o;
+        try {
+            o = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("stress: " + e.getMessage());
+            System.err.println(USAGE);
+            return 2;
+        }
+        if (o.help()) {
+            out.println(USAGE);
+            return 0;
+        }
+        SwapDir swapDir = new SwapDir();
+        Thread hook = new Thread(swapDir::delete, "stress-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        MemoryManager mm;
+        String swapWhere;
+        try {
+            MemoryManager.Builder b = MemoryManager.builder().capacity(o.capacity());
+            if (o.swap() == 0) {
+                b.noSwap();
+                swapWhere = "none";
+            } else if (o.swap() == 2 * o.capacity()) {
+                swapWhere = "unlinked temp file in " + System.getProperty("java.io.tmpdir");
+            } else {
+                Path file = swapDir.create();
+                b.swapFile(file, o.swap());
+                swapWhere = file.toString();
+            }
+            mm = b.build();
+        } catch (IllegalArgumentException e) {
+            System.err.println("stress: " + e.getMessage());
+            System.err.println(USAGE);
+            swapDir.delete();
+            return 2;
+        } catch (IOException e) {
+            System.err.println("stress: cannot create a swap directory in java.io.tmpdir: " + e);
+            return 2;
+        }
+        try {
+            return runOn(mm, o, swapWhere, swapDir, out);
+        } finally {
+            mm.close();
+            swapDir.delete();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs anyway
+            }
+        }
+    }
+
+    private static int runOn(MemoryManager mm, Options o, String swapWhere, SwapDir swapDir, PrintStream out) {
+        long capacity = mm.capacity();
+        long swapBytes = mm.stats().swapCapacity();
+        long target = swapBytes == 0 ? capacity : Math.min(2 * capacity, capacity + swapBytes / 2);
+        Workload workload = new Workload(capacity, mm.pageSize(), o.objects(), target);
+        StressReport report = new StressReport(out);
+        Stress s = new Stress(mm, workload, o.objects(), report);
+
+        out.printf(Locale.ROOT, "memmgr stress: capacity %s, swap %s (%s), page %d B, %d threads, %d s, %d objects, seed %d%n",
+                Sizes.format(capacity), Sizes.format(swapBytes), swapWhere, mm.pageSize(), o.threads(), o.seconds(),
+                o.objects(), o.seed());
+        out.printf(Locale.ROOT, "workload: target working set %s (%.1f x capacity), objects %s..%s, skew %.2f, mean object %s%n",
+                Sizes.format(target), (double) target / capacity, Sizes.format(mm.pageSize()),
+                Sizes.format(workload.maxObject), workload.skew, Sizes.format((long) workload.meanSize));
+        out.printf(Locale.ROOT, "repeat with: --capacity %d --swap %d --threads %d --seconds %d --objects %d --seed %d%n",
+                capacity, o.swap(), o.threads(), o.seconds(), o.objects(), o.seed());
+
+        Watchdog watchdog = new Watchdog(report::progress, WATCHDOG_NANOS,
+                () -> mm.stats() + ", live " + s.liveObjects.get() + " objects " + Sizes.format(s.liveBytes.get())
+                        + ", seed " + o.seed(),
+                swapDir::delete, out);
+        watchdog.start();
+        s.gpu.start();
+        StressWorker[] workers = new StressWorker[o.threads()];
+        Thread[] threads = new Thread[o.threads()];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new StressWorker(s, "worker-" + i, o.seed() * 0x9E3779B97F4A7C15L + i);
+            threads[i] = new Thread(workers[i], "stress-worker-" + i);
+            threads[i].start();
+        }
+
+        long start = System.nanoTime();
+        long end = start + TimeUnit.SECONDS.toNanos(o.seconds());
+        long lastOps = 0;
+        long lastTick = start;
+        String stoppedEarly = null;
+        for (int tick = 1; ; tick++) {
+            long next = start + TimeUnit.SECONDS.toNanos(tick);
+            while (System.nanoTime() < Math.min(next, end) && report.abort == null) {
+                sleepMillis(Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(next, end) - System.nanoTime())));
+            }
+            long now = System.nanoTime();
+            long ops = report.ops.sum();
+            progress(out, s, now - start, (ops - lastOps) * 1e9 / Math.max(1, now - lastTick));
+            lastOps = ops;
+            lastTick = now;
+            if (report.abort != null) {
+                stoppedEarly = report.abort;
+                break;
+            }
+            if (report.corruptions() + report.unexpected() >= 1000) {
+                stoppedEarly = "too many failures";
+                break;
+            }
+            if (now >= end) {
+                break;
+            }
+        }
+        if (stoppedEarly != null) {
+            out.println("stopping early: " + stoppedEarly);
+        }
+        s.running = false;
+        LatencyHistogram pin = new LatencyHistogram();
+        LatencyHistogram read = new LatencyHistogram();
+        for (int i = 0; i < threads.length; i++) {
+            joinUninterruptibly(threads[i]);
+            pin.add(workers[i].pinLatency);
+            read.add(workers[i].readLatency);
+        }
+        try {
+            s.gpu.stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        long ops = report.ops.sum();
+        double seconds = (System.nanoTime() - start) / 1e9;
+
+        // final verification: every live object, then the manager must be empty
+        int live = s.liveObjects.get();
+        long t0 = System.nanoTime();
+        StressWorker checker = new StressWorker(s, "final", o.seed());
+        checker.withScratch(() -> {
+            for (int i = 0; i < s.slots.length(); i++) {
+                checker.verifyAndClose(i);
+            }
+        });
+        out.printf(Locale.ROOT, "final verification: %d objects in %.1f s%n", live, (System.nanoTime() - t0) / 1e9);
+        // every object is closed: the manager must be empty (give a reclaim pass in flight, which
+        // may hold the last transient reference of an object, a moment to finish freeing it)
+        MemoryStats st = mm.stats();
+        long settle = System.nanoTime();
+        while (!empty(st) && System.nanoTime() - settle < TimeUnit.SECONDS.toNanos(2)) {
+            sleepMillis(10);
+            st = mm.stats();
+        }
+        if (!empty(st)) {
+            report.violation("every object is freed but the manager still holds memory 2 s later: " + st);
+        }
+        for (Client c : s.clients) {
+            c.close();
+        }
+        report.finalSteps.increment();
+        mm.close(); // under the watchdog too
+        report.finalSteps.increment();
+        watchdog.stop();
+
+        long failures = report.corruptions() + report.unexpected();
+        out.printf(Locale.ROOT, "duration: %.1f s, %.0f ops/s, %s verified%n", seconds, ops / seconds,
+                Sizes.format(report.bytesVerified.sum()));
+        out.printf("fences: %d attached, %d signaled%n", report.fencesAttached.sum(), report.fencesSignaled.sum());
+        out.printf("gpuOutOfMemory (expected): %d%n", report.gpuOutOfMemory.sum());
+        out.printf("purged (expected, DONTNEED objects): %d seen, %d recreated%n", report.purgedSeen.sum(),
+                report.recreated.sum());
+        out.printf("unexpected: %d%n", report.unexpected());
+        out.printf("result: %s (seed %d)%n", failures == 0 && stoppedEarly == null ? "OK" : "FAILED", o.seed());
+        out.printf("ops: %d%n", ops);
+        out.printf("evictions: %d%n", st.evictions());
+        out.printf("swapIns: %d%n", st.swapIns());
+        out.printf("purges: %d%n", st.purges());
+        out.printf("corruptions: %d%n", report.corruptions());
+        out.println(pin.line("pin"));
+        out.println(read.line("read"));
+        out.flush();
+        return failures == 0 && stoppedEarly == null ? 0 : 1;
+    }
+
+    private static boolean empty(MemoryStats st) {
+        return st.resident() == 0 && st.swapUsed() == 0 && st.pinned() == 0 && st.purgeable() == 0
+                && st.free() == st.capacity();
+    }
+
+    private static void progress(PrintStream out, Stress s, long elapsed, double opsPerSecond) {
+        MemoryStats st = s.mm.stats();
+        out.printf(Locale.ROOT,
+                "[%4d s] %8.0f ops/s  resident %9s  evicted %9s  swap used %9s  live %4d objects %9s"
+                        + "  evictions %d swapIns %d purges %d oom %d%n",
+                TimeUnit.NANOSECONDS.toSeconds(elapsed + 500_000_000L), opsPerSecond, Sizes.format(st.resident()),
+                Sizes.format(st.evicted()), Sizes.format(st.swapUsed()), s.liveObjects.get(),
+                Sizes.format(s.liveBytes.get()), st.evictions(), st.swapIns(), st.purges(),
+                s.report.gpuOutOfMemory.sum());
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void joinUninterruptibly(Thread t) {
+        while (true) {
+            try {
+                t.join();
+                return;
+            } catch (InterruptedException e) {
+                // the watchdog ends a hung run
+            }
+        }
+    }
+
+    /** A private directory in java.io.tmpdir for the swap file; deleted with its content. */
+    private static final class SwapDir {
+        private volatile Path dir;
+
+        synchronized Path create() throws IOException {
+            dir = Files.createTempDirectory("memmgr-stress-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            return dir.resolve("swap");
+        }
+
+        synchronized void delete() {
+            Path d = dir;
+            if (d == null) {
+                return;
+            }
+            try {
+                Files.deleteIfExists(d.resolve("swap"));
+                Files.deleteIfExists(d);
+                dir = null;
+            } catch (IOException ignored) {
+                // best effort
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package dev.memmgr.bench;
+
+import java.io.PrintStream;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What a stress run counts and what it reports as it goes: operations, expected failures
+ * (GpuOutOfMemoryException, PurgedException on purgeable objects), and the failures that make
+ * the run fail: corruptions (content not what the model says, or lost without DONTNEED) and
+ * unexpected behaviour (an exception or a result the contract does not allow). The first few of
+ * each are printed in full; the rest are counted.
+ */
+final class StressReport {
+    private static final int PRINT_LIMIT = 10;
+
+    private final PrintStream out;
+    /** Completed workload operations (expected failures included). */
+    final LongAdder ops = new LongAdder();
+    /** Steps of the final verification (the watchdog watches them too). */
+    final LongAdder finalSteps = new LongAdder();
+    final LongAdder gpuOutOfMemory = new LongAdder();
+    /** PurgedException (or WILLNEED returning false) on objects marked DONTNEED. */
+    final LongAdder purgedSeen = new LongAdder();
+    final LongAdder recreated = new LongAdder();
+    final LongAdder fencesAttached = new LongAdder();
+    final LongAdder fencesSignaled = new LongAdder();
+    final LongAdder bytesVerified = new LongAdder();
+    private final AtomicLong corruptions = new AtomicLong();
+    private final AtomicLong unexpected = new AtomicLong();
+    private int printedCorruptions;
+    private int printedUnexpected;
+    /** Set on OutOfMemoryError and other reasons to stop at once. */
+    volatile String abort;
+
+    StressReport(PrintStream out) {
+        this.out = out;
+    }
+
+    long corruptions() {
+        return corruptions.get();
+    }
+
+    long unexpected() {
+        return unexpected.get();
+    }
+
+    long progress() {
+        return ops.sum() + finalSteps.sum();
+    }
+
+    /** Content is not what the model says (or was lost without DONTNEED). */
+    void corruption(String what) {
+        corruptions.incrementAndGet();
+        synchronized (this) {
+            if (printedCorruptions < PRINT_LIMIT) {
+                printedCorruptions++;
+                out.println("CORRUPTION: " + what);
+                if (printedCorruptions == PRINT_LIMIT) {
+                    out.println("(further corruptions are counted, not printed)");
+                }
+            }
+        }
+    }
+
+    /** A result the contract does not allow. */
+    void violation(String what) {
+        unexpected(what, null);
+    }
+
+    /** An exception (or, with a null throwable, a result) the contract does not allow. */
+    void unexpected(String what, Throwable t) {
+        unexpected.incrementAndGet();
+        if (t instanceof OutOfMemoryError) {
+            abort = "OutOfMemoryError";
+        }
+        synchronized (this) {
+            if (printedUnexpected < PRINT_LIMIT) {
+                printedUnexpected++;
+                out.println("UNEXPECTED: " + what + (t == null ? "" : ": " + t));
+                if (t != null) {
+                    t.printStackTrace(out);
+                }
+                if (printedUnexpected == PRINT_LIMIT) {
+                    out.println("(further unexpected results are counted, not printed)");
+                }
+            }
+        }
+    }
+
+    void fenceSignaled() {
+        fencesSignaled.increment();
+    }
+}
