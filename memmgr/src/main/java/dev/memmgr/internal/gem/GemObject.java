@@ -127,6 +127,16 @@ public final class GemObject extends GemRefs {
         return state == FREED;
     }
 
+    /**
+     * Unmaps the cached view at once, so that views of a freed object stop working when the
+     * last reference goes even if the shrinker is looking at the object; frames and slots are
+     * returned by {@link #free()} when the last transient reference goes.
+     */
+    @Override
+    void dying() {
+        teardownMapping();
+    }
+
     @Override
     void closeHandleInFile() {
         file.forgetHandle(this);
@@ -481,7 +491,10 @@ public final class GemObject extends GemRefs {
         }
     }
 
-    /** Unmaps the cached mapping. Reservation held, or the object unreachable (free). */
+    /**
+     * Unmaps the cached mapping. Reservation held, or the object unreachable (free), or dying:
+     * racing callers may both unmap, which is idempotent.
+     */
     void teardownMapping() {
         Vmapping m = mapping;
         if (m != null) {

@@ -42,6 +42,13 @@ abstract class GemRefs extends LruNode {
     /** Releases the object: both counts reached zero. Runs once, in the thread that dropped the last. */
     abstract void free();
 
+    /**
+     * The last lifetime reference went while operations (or the shrinker) still hold transient
+     * ones: the free waits for them, but what the user can still see of the object must go now.
+     * No lock; may race with those operations.
+     */
+    abstract void dying();
+
     /** Takes the object's handle out of its client's table. */
     abstract void closeHandleInFile();
 
@@ -111,6 +118,8 @@ abstract class GemRefs extends LruNode {
         long r = (long) REFS.getAndAdd(this, -LIFETIME) - LIFETIME;
         if (r == 0) {
             free();
+        } else if (r >>> 32 == 0) {
+            dying();
         }
     }
 
