@@ -36,6 +36,7 @@ public final class SwapSpace implements AutoCloseable {
     private final StampedLock lifecycle = new StampedLock();
     private volatile boolean closed;
     private volatile SwapIo io = SwapIo.LIBC;
+    private final CrcWorker worker;
 
     private SwapSpace(SwapFile file, PhysMem mem, int slotCount) {
         this.file = file;
@@ -44,6 +45,7 @@ public final class SwapSpace implements AutoCloseable {
         this.pageShift = mem.pageShift();
         this.slots = new RunAllocator(slotCount, false);
         this.sums = Checksums.create(slotCount);
+        this.worker = new CrcWorker(mem);
     }
 
     /**
@@ -210,7 +212,7 @@ public final class SwapSpace implements AutoCloseable {
             assert allocated(slotList) : "I/O on free swap slots " + slotList;
             try (Arena arena = Arena.ofConfined()) {
                 int maxPieces = (int) Math.min(LibC.IOV_MAX, (long) frames.size() + slotList.size());
-                run(new IoBatch(io, fd, mem, sums, arena, maxPieces), frames, slotList, write);
+                run(new IoBatch(io, fd, mem, sums, arena, maxPieces, worker), frames, slotList, write);
             }
         } finally {
             lifecycle.unlockRead(stamp);
@@ -297,6 +299,7 @@ public final class SwapSpace implements AutoCloseable {
         } finally {
             lifecycle.unlockWrite(stamp);
         }
+        worker.shutdown();
         try {
             file.close();
         } finally {

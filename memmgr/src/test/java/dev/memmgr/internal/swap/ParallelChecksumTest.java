@@ -1,0 +1,105 @@
+package dev.memmgr.internal.swap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.memmgr.SwapException;
+import dev.memmgr.internal.mem.ExtentList;
+import dev.memmgr.internal.mem.PhysMem;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Batches of at least {@link IoBatch#PARALLEL_BYTES} checksum on the worker thread while the I/O
+ * runs, and reads go in {@link IoBatch#READ_CHUNK} chunks verified one behind the other.
+ */
+class ParallelChecksumTest {
+    private static final int PAGE = 4096;
+    /** 10 MiB: two full read chunks and a partial one. */
+    private static final int PAGES = 2560;
+
+    @TempDir
+    Path dir;
+    private PhysMem mem;
+    private SwapSpace swap;
+    private SwapFaults faults;
+
+    @BeforeEach
+    void setUp() {
+        mem = PhysMem.create(64L << 20, PAGE);
+        swap = SwapSpace.createTemp(dir, 2L * PAGES * PAGE, mem);
+        faults = SwapFaults.install(swap);
+    }
+
+    @AfterEach
+    void tearDown() {
+        swap.close();
+        mem.close();
+    }
+
+    @Test
+    void chunkedParallelRoundTripOfScatteredFrames() {
+        assertTrue((long) PAGES * PAGE >= 2 * IoBatch.READ_CHUNK + IoBatch.PARALLEL_BYTES);
+        ExtentList frames = new ExtentList();
+        for (int f = 0; f < 2 * PAGES; f += 2) {
+            frames.add(f, 1); // every other frame: one iovec per page, IOV_MAX splits too
+        }
+        ExtentList slots = new ExtentList();
+        assertTrue(swap.allocate(PAGES, slots));
+        Pages.fill(mem, frames, 77);
+        swap.write(frames, slots);
+        Pages.zero(mem, frames);
+        long reads = faults.readCalls();
+        swap.read(slots, frames);
+        assertNull(Pages.mismatch(mem, frames, 77));
+        assertTrue(faults.readCalls() - reads >= 3, "read in chunks: " + (faults.readCalls() - reads) + " calls");
+    }
+
+    @Test
+    void aCorruptSlotInALaterChunkIsReportedAfterEveryChunkIsVerified() {
+        ExtentList frames = new ExtentList();
+        frames.add(0, PAGES);
+        ExtentList slots = new ExtentList();
+        assertTrue(swap.allocate(PAGES, slots));
+        Pages.fill(mem, frames, 5);
+        swap.write(frames, slots);
+        int bad = slots.start(0) + PAGES - 3; // in the last, partial chunk
+        faults.corruptSlot(bad);
+        SwapException e = assertThrows(SwapException.class, () -> swap.read(slots, frames));
+        assertTrue(e.getMessage().contains("checksum mismatch in slot " + bad), e.getMessage());
+        assertEquals(PAGES, swap.usedSlots(), "a failed read keeps the slots");
+    }
+
+    @Test
+    void anIoErrorInTheMiddleOfAChunkedReadWaitsForTheVerifiersAndFails() {
+        ExtentList frames = new ExtentList();
+        frames.add(0, PAGES);
+        ExtentList slots = new ExtentList();
+        assertTrue(swap.allocate(PAGES, slots));
+        Pages.fill(mem, frames, 9);
+        swap.write(frames, slots);
+        faults.shortReads(1);
+        assertThrows(SwapException.class, () -> swap.read(slots, frames));
+        faults.restore();
+        Pages.zero(mem, frames);
+        swap.read(slots, frames);
+        assertNull(Pages.mismatch(mem, frames, 9), "the slots are intact after the failed read");
+    }
+
+    @Test
+    void aFailedParallelWriteLeavesTheFramesAlone() {
+        ExtentList frames = new ExtentList();
+        frames.add(100, 512);
+        ExtentList slots = new ExtentList();
+        assertTrue(swap.allocate(512, slots));
+        Pages.fill(mem, frames, 3);
+        faults.failWrites(1);
+        assertThrows(SwapException.class, () -> swap.write(frames, slots));
+        assertNull(Pages.mismatch(mem, frames, 3));
+    }
+}
