@@ -20,21 +20,21 @@ final class Backing {
 
     static void copyLocked(GemObject o, long offset, MemorySegment user, long length, boolean toObject) {
         o.assertLocked();
-        MemorySegment dm = o.dev.mem().directMap();
-        int shift = o.dev.pageShift();
+        MemorySegment dm = o.dev().mem().directMap();
+        int shift = o.dev().pageShift();
         long pageSize = 1L << shift;
         long userOffset = 0;
         while (length > 0) {
             int p = (int) (offset >>> shift);
             long inPage = offset & (pageSize - 1);
-            int unit = PageTables.get(o.table, o.pages(), p);
+            int unit = PageTables.get(o.table, o.tableBase, p);
             long chunk;
-            if (PageTables.isContiguous(o.table, o.pages())) {
+            if (PageTables.isContiguous(o.table, o.tableBase)) {
                 chunk = length;
             } else {
                 int q = p + 1;
                 chunk = pageSize - inPage;
-                while (chunk < length && q < o.pages() && PageTables.get(o.table, o.pages(), q) == (unit == PageTables.NONE ? PageTables.NONE : unit + (q - p))) {
+                while (chunk < length && q < o.pages() && PageTables.get(o.table, o.tableBase, q) == (unit == PageTables.NONE ? PageTables.NONE : unit + (q - p))) {
                     chunk += pageSize;
                     q++;
                 }
@@ -69,7 +69,7 @@ final class Backing {
         o.assertLocked();
         int st = o.state;
         int fromSwap = st == GemObject.EVICTED ? o.backed : 0;
-        int holes = PageTables.holes(o.table, o.pages(), fillFrom, fillTo);
+        int holes = PageTables.holes(o.table, o.tableBase, fillFrom, fillTo);
         int need = fromSwap + holes;
         if (need == 0) {
             if (st == GemObject.UNPOPULATED) {
@@ -81,26 +81,26 @@ final class Backing {
             return;
         }
         ExtentList frames = new ExtentList();
-        o.dev.allocateFrames(need, frames, fromSwap); // swap-in overwrites its frames
+        o.dev().allocateFrames(need, frames, fromSwap); // swap-in overwrites its frames
         try {
             if (fromSwap > 0) {
                 ExtentList swapFrames = new ExtentList();
                 ExtentList holeFrames = new ExtentList();
                 split(frames, fromSwap, swapFrames, holeFrames);
                 ExtentList slots = new ExtentList();
-                PageTables.units(o.table, o.pages(), slots);
-                o.dev.swap().read(slots, swapFrames);
-                o.table = PageTables.remap(o.table, o.pages(), swapFrames, holeFrames, fillFrom, fillTo);
-                o.dev.swap().free(slots);
-                o.dev.countSwapIn();
+                PageTables.units(o.table, o.tableBase, o.pages(), slots);
+                o.dev().swap().read(slots, swapFrames);
+                o.setTable(PageTables.remap(o.table, o.tableBase, o.pages(), swapFrames, holeFrames, fillFrom, fillTo));
+                o.dev().swap().free(slots);
+                o.dev().countSwapIn();
             } else {
-                o.table = PageTables.remap(o.table, o.pages(), null, frames, fillFrom, fillTo);
+                o.setTable(PageTables.remap(o.table, o.tableBase, o.pages(), null, frames, fillFrom, fillTo));
             }
         } catch (RuntimeException | Error e) {
-            o.dev.freeFrames(frames);
+            o.dev().freeFrames(frames);
             throw e;
         }
-        o.backed = PageTables.backed(o.table, o.pages());
+        o.backed = PageTables.backed(o.table, o.tableBase, o.pages());
         o.state = GemObject.RESIDENT;
         o.lruUpdate();
     }
@@ -127,18 +127,18 @@ final class Backing {
         o.teardownMapping();
         notifyListenersLocked(o, true);
         ExtentList units = new ExtentList();
-        PageTables.units(o.table, o.pages(), units);
+        PageTables.units(o.table, o.tableBase, o.pages(), units);
         int freedFrames = 0;
         if (o.state == GemObject.RESIDENT) {
-            o.dev.freeFrames(units);
+            o.dev().freeFrames(units);
             freedFrames = (int) units.units();
         } else if (!units.isEmpty()) {
-            o.dev.swap().free(units);
+            o.dev().swap().free(units);
         }
-        o.table = null;
+        o.clearTable();
         o.backed = 0;
         o.state = GemObject.PURGED;
-        o.dev.countPurge();
+        o.dev().countPurge();
         o.lruUpdate();
         return freedFrames;
     }
@@ -149,29 +149,29 @@ final class Backing {
      */
     static int evictLocked(GemObject o) {
         o.assertLocked();
-        if (o.dev.swap() == null) {
+        if (o.dev().swap() == null) {
             return 0;
         }
         int n = o.backed;
         ExtentList slots = new ExtentList();
-        if (n == 0 || !o.dev.swap().allocate(n, slots)) {
+        if (n == 0 || !o.dev().swap().allocate(n, slots)) {
             return 0;
         }
         ExtentList frames = new ExtentList();
-        PageTables.units(o.table, o.pages(), frames);
+        PageTables.units(o.table, o.tableBase, o.pages(), frames);
         o.teardownMapping();
         try {
-            o.dev.swap().write(frames, slots);
+            o.dev().swap().write(frames, slots);
         } catch (SwapException e) {
-            o.dev.swap().free(slots);
+            o.dev().swap().free(slots);
             GemObject.LOG.log(System.Logger.Level.WARNING, "eviction of buffer object " + o.handle() + " failed; it stays resident", e);
             return 0;
         }
         notifyListenersLocked(o, false);
-        o.table = PageTables.remap(o.table, o.pages(), slots, null, 0, 0);
-        o.dev.freeFrames(frames);
+        o.setTable(PageTables.remap(o.table, o.tableBase, o.pages(), slots, null, 0, 0));
+        o.dev().freeFrames(frames);
         o.state = GemObject.EVICTED;
-        o.dev.countEviction();
+        o.dev().countEviction();
         o.lruUpdate();
         return n;
     }
@@ -179,23 +179,25 @@ final class Backing {
     /** Registers a weak user told before frames go (reservation held). */
     static void addEvictionListenerLocked(GemObject o, EvictionListener l) {
         o.assertLocked();
-        o.listeners = o.listeners == null ? new EvictionListener[] {l} : append(o.listeners, l);
+        EvictionListener[] now = o.dev().listeners(o);
+        o.dev().listeners(o, now == null ? new EvictionListener[] {l} : append(now, l));
     }
 
     /** Removes a listener registered earlier (reservation held). */
     static void removeEvictionListenerLocked(GemObject o, EvictionListener l) {
         o.assertLocked();
-        if (o.listeners == null) {
+        EvictionListener[] now = o.dev().listeners(o);
+        if (now == null) {
             return;
         }
         int kept = 0;
-        EvictionListener[] out = new EvictionListener[o.listeners.length];
-        for (EvictionListener x : o.listeners) {
+        EvictionListener[] out = new EvictionListener[now.length];
+        for (EvictionListener x : now) {
             if (x != l) {
                 out[kept++] = x;
             }
         }
-        o.listeners = kept == 0 ? null : Arrays.copyOf(out, kept);
+        o.dev().listeners(o, kept == 0 ? null : Arrays.copyOf(out, kept));
     }
 
     private static EvictionListener[] append(EvictionListener[] a, EvictionListener l) {
@@ -205,8 +207,9 @@ final class Backing {
     }
 
     static void notifyListenersLocked(GemObject o, boolean purged) {
-        if (o.listeners != null) {
-            for (EvictionListener l : o.listeners) {
+        EvictionListener[] now = o.dev().listeners(o);
+        if (now != null) {
+            for (EvictionListener l : now) {
                 l.beforeFramesGo(o, purged);
             }
         }

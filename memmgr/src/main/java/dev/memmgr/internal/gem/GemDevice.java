@@ -49,6 +49,8 @@ public final class GemDevice {
     private final Set<GemFile> files = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile MemoryStats finalStats;
+    /** Eviction listeners per object: rare, so kept here rather than in every object. */
+    private final ConcurrentHashMap<GemObject, EvictionListener[]> listeners = new ConcurrentHashMap<>();
 
     private GemDevice(DeviceConfig c, PhysMem mem, SwapSpace swap) {
         this.mem = mem;
@@ -148,6 +150,20 @@ public final class GemDevice {
     void checkOpen() {
         if (closed.get()) {
             throw new IllegalStateException("memory manager is closed");
+        }
+    }
+
+    /** @return the object's eviction listeners, or null */
+    EvictionListener[] listeners(GemObject o) {
+        return listeners.get(o);
+    }
+
+    /** Sets the object's eviction listeners; null removes them. */
+    void listeners(GemObject o, EvictionListener[] l) {
+        if (l == null) {
+            listeners.remove(o);
+        } else {
+            listeners.put(o, l);
         }
     }
 

@@ -20,7 +20,8 @@ public final class GemFile {
     private final GemDevice dev;
     private final String name;
     private final int id;
-    private final Int2ObjectHashMap<GemObject> handles = new Int2ObjectHashMap<>();
+    /** Open addressing at a 0.9 load factor: about 9 bytes per handle instead of 12 to 25. */
+    private final Int2ObjectHashMap<GemObject> handles = new Int2ObjectHashMap<>(16, 0.9f);
     private int nextHandle = 1;
     private volatile boolean closed;
     /** The public facade (Client), set once by its creator. */

@@ -56,7 +56,6 @@ public final class GemObject extends GemRefs {
     }
 
     private final GemFile file;
-    final GemDevice dev;
     private final int pages;
     private final int handle;
     private final Resv resv = new Resv();
@@ -69,23 +68,28 @@ public final class GemObject extends GemRefs {
     /** UNPOPULATED..FREED; written with the reservation held (or by the free path). */
     volatile int state = UNPOPULATED;
     private volatile boolean dontNeed;
-    /** Frames (RESIDENT) or slots (EVICTED) per page, see {@link PageTables}; reservation. */
-    int[] table;
+    /**
+     * Frames (RESIDENT) or slots (EVICTED) per page, see {@link PageTables}: a flat array, or
+     * null with {@link #tableBase} the first unit of a contiguous table; reservation.
+     */
+    int[][] table;
+    int tableBase = PageTables.NONE;
     /** Backed pages; reservation for writes, racy reads for statistics. */
     volatile int backed;
     /** The cached vmap: kept after the last vmap closes, torn down before frames go. */
     private volatile Vmapping mapping;
-    /** Weak users told before frames go; reservation. */
-    EvictionListener[] listeners;
 
     GemObject(GemFile file, int pages, int handle) {
         this.file = file;
-        this.dev = file.device();
         this.pages = pages;
         this.handle = handle;
     }
 
     // ---- identity --------------------------------------------------------------------------
+
+    GemDevice dev() {
+        return file.device();
+    }
 
     public GemFile file() {
         return file;
@@ -96,7 +100,7 @@ public final class GemObject extends GemRefs {
     }
 
     public long size() {
-        return (long) pages << dev.pageShift();
+        return (long) pages << dev().pageShift();
     }
 
     public int handle() {
@@ -206,7 +210,7 @@ public final class GemObject extends GemRefs {
                 resv.lock();
                 locked = true;
             }
-            if (!dev.gate().enter()) {
+            if (!dev().gate().enter()) {
                 throw new IllegalStateException("memory manager is closed");
             }
         } catch (RuntimeException | Error e) {
@@ -220,7 +224,7 @@ public final class GemObject extends GemRefs {
     }
 
     private void end(boolean locked) {
-        dev.gate().exit();
+        dev().gate().exit();
         if (locked) {
             resv.unlock();
         }
@@ -356,7 +360,7 @@ public final class GemObject extends GemRefs {
         if (p == 0) {
             getPagesLocked(); // the one use all pins hold together
             PIN.getAndAdd(this, 1);
-            dev.pinnedFrames(pages);
+            dev().pinnedFrames(pages);
             lruUpdate();
         } else {
             PIN.getAndAdd(this, 1);
@@ -383,7 +387,7 @@ public final class GemObject extends GemRefs {
             }
         }
         if (p == 1) {
-            dev.pinnedFrames(-pages);
+            dev().pinnedFrames(-pages);
             putPagesLocked(true);
             lruUpdate();
         }
@@ -427,8 +431,8 @@ public final class GemObject extends GemRefs {
             try {
                 if (mapping == null) {
                     ExtentList frames = new ExtentList();
-                    PageTables.units(table, pages, frames);
-                    mapping = Vmapping.map(dev.mem(), frames);
+                    PageTables.units(table, tableBase, pages, frames);
+                    mapping = Vmapping.map(dev().mem(), frames);
                 }
             } catch (RuntimeException | Error e) {
                 unpinLocked();
@@ -457,11 +461,11 @@ public final class GemObject extends GemRefs {
                 locked = true;
             }
             try {
-                if (dev.gate().enter()) {
+                if (dev().gate().enter()) {
                     try {
                         vunmapLocked();
                     } finally {
-                        dev.gate().exit();
+                        dev().gate().exit();
                     }
                 }
             } finally {
@@ -544,7 +548,7 @@ public final class GemObject extends GemRefs {
             checkContentLocked();
             long length = src.byteSize();
             if (length > 0) {
-                int shift = dev.pageShift();
+                int shift = dev().pageShift();
                 Backing.ensureResidentLocked(this, (int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);
                 Backing.copyLocked(this, offset, src, length, true);
             }
@@ -613,6 +617,19 @@ public final class GemObject extends GemRefs {
         return !dontNeed && st == RESIDENT ? Backing.evictLocked(this) : 0;
     }
 
+    /** Stores a flat table, in the contiguous form when it allows (reservation held). */
+    void setTable(int[][] flat) {
+        int base = PageTables.compactBase(flat);
+        table = base == PageTables.NONE ? flat : null;
+        tableBase = base;
+    }
+
+    /** Drops the table: no backing (reservation held, or the object unreachable). */
+    void clearTable() {
+        table = null;
+        tableBase = PageTables.NONE;
+    }
+
     /** Puts the object on the LRU list its state calls for (at the most recently used end). */
     void lruUpdate() {
         int st = state;
@@ -628,12 +645,12 @@ public final class GemObject extends GemRefs {
         } else {
             list = useCount > 0 ? Lru.ACTIVE : Lru.INACTIVE;
         }
-        dev.lru().update(this, list, st == RESIDENT ? backed : 0);
+        dev().lru().update(this, list, st == RESIDENT ? backed : 0);
     }
 
     /** Puts a new object on the LRU (its creator, before publishing it). */
     void register() {
-        dev.lru().update(this, Lru.UNEVICTABLE, 0);
+        dev().lru().update(this, Lru.UNEVICTABLE, 0);
     }
 
     // ---- free ------------------------------------------------------------------------------
@@ -641,13 +658,13 @@ public final class GemObject extends GemRefs {
     /** The last reference is gone: release everything. Takes no reservation lock. */
     @Override
     void free() {
-        if (!dev.gate().enter()) {
+        if (!dev().gate().enter()) {
             return; // the manager is closing: close() releases every object
         }
         try {
             release(false);
         } finally {
-            dev.gate().exit();
+            dev().gate().exit();
         }
     }
 
@@ -670,21 +687,22 @@ public final class GemObject extends GemRefs {
                     + "' freed with " + pins + " pins, " + vmaps + " vmaps and " + uses
                     + " page uses outstanding (leaked); open vmaps are invalidated");
         }
-        dev.lru().remove(this);
+        dev().lru().remove(this);
         teardownMapping();
         if (pins > 0) {
-            dev.pinnedFrames(-pages);
+            dev().pinnedFrames(-pages);
         }
-        if (!closing && table != null) {
+        if (!closing) {
             ExtentList units = new ExtentList();
-            PageTables.units(table, pages, units);
+            PageTables.units(table, tableBase, pages, units);
             if (st == RESIDENT) {
-                dev.freeFrames(units);
-            } else if (st == EVICTED) {
-                dev.swap().free(units);
+                dev().freeFrames(units);
+            } else if (st == EVICTED && !units.isEmpty()) {
+                dev().swap().free(units);
             }
         }
-        table = null;
+        dev().listeners(this, null);
+        clearTable();
         backed = 0;
     }
 

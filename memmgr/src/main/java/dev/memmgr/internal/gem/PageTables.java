@@ -4,110 +4,133 @@ import dev.memmgr.internal.mem.ExtentList;
 
 /**
  * An object's page table: for each page, the unit backing it (a frame when the object is
- * resident, a swap slot when evicted) or {@link #NONE} (never written: reads as zero). Stored in
- * one int array in one of two forms, never one object per page:
+ * resident, a swap slot when evicted) or {@link #NONE} (never written: reads as zero). Kept in
+ * one of two forms, never one object per page:
  * <ul>
- * <li>contiguous: {@code int[]{base}} when every page is backed and page p is unit base + p
- *     (the common case: 4 bytes per object whatever its size);</li>
- * <li>flat: {@code int[pages]}, one unit or NONE per page (4 bytes per page).</li>
+ * <li>contiguous: no array, a base in an int field, when every page is backed and page p is
+ *     unit base + p (the common case: nothing on the heap whatever the size);</li>
+ * <li>flat: one unit or NONE per page (4 bytes per page), in chunks of {@value #CHUNK} ints
+ *     (256 KiB) so that no array of a large object is a humongous object of G1, which would
+ *     waste up to half its regions (measured: a 1 GiB scattered object cost 8 bytes per page
+ *     with one array, 4 with chunks).</li>
  * </ul>
- * A one-page object has a one-element array in both forms. No table (null) means no backing.
+ * No array and base NONE means no backing. Methods take the pair (flat, base); {@link #remap}
+ * returns a flat array that the owner stores with {@link #compactBase}.
  *
  * <p>Stateless helpers; the caller guards the table (the object's reservation).
  */
 final class PageTables {
     static final int NONE = -1;
+    static final int CHUNK_SHIFT = 16;
+    static final int CHUNK = 1 << CHUNK_SHIFT;
+    private static final int CHUNK_MASK = CHUNK - 1;
 
     private PageTables() {
     }
 
-    static boolean isContiguous(int[] table, int pages) {
-        return table != null && table.length == 1 && pages > 1;
+    static boolean isContiguous(int[][] flat, int base) {
+        return flat == null && base != NONE;
     }
 
     /** @return the unit of page p, or NONE */
-    static int get(int[] table, int pages, int p) {
-        if (table == null) {
-            return NONE;
+    static int get(int[][] flat, int base, int p) {
+        if (flat != null) {
+            return flat[p >>> CHUNK_SHIFT][p & CHUNK_MASK];
         }
-        return table.length == 1 && pages > 1 ? table[0] + p : table[p];
+        return base == NONE ? NONE : base + p;
     }
 
     /** @return the number of unbacked pages in [from, to) */
-    static int holes(int[] table, int pages, int from, int to) {
-        if (table == null) {
-            return to - from;
-        }
-        if (isContiguous(table, pages)) {
-            return 0;
+    static int holes(int[][] flat, int base, int from, int to) {
+        if (flat == null) {
+            return base == NONE ? to - from : 0;
         }
         int n = 0;
         for (int p = from; p < to; p++) {
-            if (table[p] == NONE) {
+            if (flat[p >>> CHUNK_SHIFT][p & CHUNK_MASK] == NONE) {
                 n++;
             }
         }
         return n;
     }
 
+    /** @return the number of backed pages */
+    static int backed(int[][] flat, int base, int pages) {
+        return pages - holes(flat, base, 0, pages);
+    }
+
     /** Appends the units of the backed pages, in page order, as merged extents. */
-    static void units(int[] table, int pages, ExtentList out) {
-        if (table == null) {
-            return;
-        }
-        if (isContiguous(table, pages)) {
-            out.add(table[0], pages);
+    static void units(int[][] flat, int base, int pages, ExtentList out) {
+        if (flat == null) {
+            if (base != NONE) {
+                out.add(base, pages);
+            }
             return;
         }
         for (int p = 0; p < pages; p++) {
-            if (table[p] != NONE) {
-                out.add(table[p], 1);
+            int u = flat[p >>> CHUNK_SHIFT][p & CHUNK_MASK];
+            if (u != NONE) {
+                out.add(u, 1);
             }
         }
     }
 
     /**
-     * Builds a new table: each backed page of {@code old} takes the next unit of
+     * Builds a new flat table: each backed page of the old one takes the next unit of
      * {@code forBacked} (or keeps its unit when that is null), each unbacked page in
      * {@code [from, to)} takes the next unit of {@code forHoles}; other pages stay unbacked.
-     * The result is compacted to the contiguous form when possible.
      */
-    static int[] remap(int[] old, int pages, ExtentList forBacked, ExtentList forHoles, int from, int to) {
-        int[] flat = new int[pages];
+    static int[][] remap(int[][] flat, int base, int pages, ExtentList forBacked, ExtentList forHoles, int from, int to) {
+        int[][] out = newFlat(pages);
         Cursor backed = forBacked == null ? null : new Cursor(forBacked);
         Cursor holes = forHoles == null ? null : new Cursor(forHoles);
         for (int p = 0; p < pages; p++) {
-            int u = get(old, pages, p);
+            int u = get(flat, base, p);
+            int v;
             if (u != NONE) {
-                flat[p] = backed == null ? u : backed.next();
+                v = backed == null ? u : backed.next();
             } else if (p >= from && p < to && holes != null) {
-                flat[p] = holes.next();
+                v = holes.next();
             } else {
-                flat[p] = NONE;
+                v = NONE;
             }
+            out[p >>> CHUNK_SHIFT][p & CHUNK_MASK] = v;
         }
         if ((backed != null && !backed.done()) || (holes != null && !holes.done())) {
             throw new IllegalStateException("page table remap: units left over");
         }
-        return compact(flat, pages);
+        return out;
     }
 
-    /** @return the contiguous form of a flat table when every page is backed in order, else the table */
-    static int[] compact(int[] flat, int pages) {
-        if (pages <= 1 || flat[0] == NONE) {
-            return flat;
+    /**
+     * @return the base of a flat table in which every page is backed in order (it can be kept
+     *     in the contiguous form), or NONE
+     */
+    static int compactBase(int[][] flat) {
+        int base = flat[0][0];
+        if (base == NONE) {
+            return NONE;
         }
-        for (int p = 1; p < pages; p++) {
-            if (flat[p] != flat[0] + p) {
-                return flat;
+        int p = 0;
+        for (int[] chunk : flat) {
+            for (int u : chunk) {
+                if (u != base + p) {
+                    return NONE;
+                }
+                p++;
             }
         }
-        return new int[] {flat[0]};
+        return base;
     }
 
-    /** @return the number of backed pages */
-    static int backed(int[] table, int pages) {
-        return table == null ? 0 : pages - holes(table, pages, 0, pages);
+    /** @return a flat table for {@code pages} pages: full chunks, the last one cut to size */
+    static int[][] newFlat(int pages) {
+        int chunks = (pages + CHUNK - 1) >>> CHUNK_SHIFT;
+        int[][] flat = new int[chunks][];
+        for (int c = 0; c < chunks; c++) {
+            flat[c] = new int[Math.min(CHUNK, pages - (c << CHUNK_SHIFT))];
+        }
+        return flat;
     }
 
     /** Walks the units of an extent list one by one. */

@@ -38,6 +38,8 @@ public final class RunAllocator {
     private final long[] dirty;
     private int freeCount;
     private int dirtyFreeCount;
+    /** Free runs the fragmented path's scratch keeps room for between calls. */
+    private static final int SCRATCH_KEPT = 256;
     /** Scratch for the fragmented path: (length << 32 | start) per free run. */
     private long[] runs = new long[16];
 
@@ -265,6 +267,9 @@ public final class RunAllocator {
         taken.sortAndMerge();
         for (int i = 0; i < taken.size(); i++) {
             take(taken.start(i), taken.length(i), out, dirtyOut);
+        }
+        if (runs.length > SCRATCH_KEPT) {
+            runs = new long[SCRATCH_KEPT]; // do not keep megabytes of scratch after a fragmented allocation
         }
     }
 
