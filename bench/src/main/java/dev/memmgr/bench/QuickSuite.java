@@ -1,0 +1,241 @@
+package dev.memmgr.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * The quick suite: every benchmark of DESIGN.md section 5 with short iterations (a few minutes
+ * in all), then a markdown table of each ratio next to its target, with JMH's error columns
+ * (99.9% confidence half-widths; wide on a shared two-core machine) and the heap footprint
+ * ({@link Footprint}, measured in this JVM).
+ *
+ * <p>{@code bin/memmgr quick [--out FILE]}: prints the table, and writes it to FILE as well.
+ */
+public final class QuickSuite {
+    private final List<RunResult> results = new ArrayList<>();
+    private final List<String> rows = new ArrayList<>();
+
+    private QuickSuite() {
+    }
+
+    public static void main(String[] args) throws RunnerException, IOException {
+        Path out = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--out") && i + 1 < args.length) {
+                out = Path.of(args[++i]);
+            } else {
+                System.err.println("usage: QuickSuite [--out FILE]");
+                System.exit(2);
+            }
+        }
+        QuickSuite suite = new QuickSuite();
+        suite.runAll();
+        String report = suite.report();
+        System.out.println();
+        System.out.println(report);
+        if (out != null) {
+            Files.writeString(out, report);
+            System.out.println("written to " + out);
+        }
+    }
+
+    private void runAll() throws RunnerException {
+        run(PagesBench.class.getName() + "\\.", 3, 1, 5, 1, true, null);
+        run(PagesContendedBench.class.getName() + "\\.", 3, 1, 5, 1, false, null);
+        run(AllocBench.class.getName() + "\\.", 2, 1, 3, 1, false, null);
+        run(VmapBench.class.getName() + "\\.vmapCached", 3, 1, 5, 1, true, new String[] {"pages", "1"});
+        run(VmapBench.class.getName() + "\\.vmapCold", 2, 1, 3, 1, false, null);
+        run(ReclaimBench.class.getName() + "\\.", 2, 2, 5, 2, false, null);
+        run(ShrinkerBench.class.getName() + "\\.", 2, 1, 3, 1, false, null);
+    }
+
+    private void run(String include, int warmups, int warmupSeconds, int iterations, int seconds, boolean gc,
+                     String[] param) throws RunnerException {
+        ChainedOptionsBuilder o = new OptionsBuilder().include(include).forks(1)
+                .warmupIterations(warmups).warmupTime(TimeValue.seconds(warmupSeconds))
+                .measurementIterations(iterations).measurementTime(TimeValue.seconds(seconds));
+        if (gc) {
+            o = o.addProfiler(GCProfiler.class);
+        }
+        if (param != null) {
+            o = o.param(param[0], param[1]);
+        }
+        Collection<RunResult> r = new Runner(o.build()).run();
+        results.addAll(r);
+    }
+
+    // ---- the table ---------------------------------------------------------------------------
+
+    private String report() {
+        String date = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z"));
+        String machine = Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.arch") + ", "
+                + System.getProperty("java.vm.name") + " " + Runtime.version();
+        pagesRows();
+        allocRows();
+        vmapRows();
+        reclaimRows();
+        shrinkerRows();
+        footprintRows();
+        StringBuilder sb = new StringBuilder();
+        sb.append("memmgr quick suite, ").append(date).append("; ").append(machine).append('\n');
+        sb.append("Scores are JMH averages with their 99.9% error; ratios carry the combined relative error.\n\n");
+        sb.append("| check | measured (score ± error) | ratio | target | met |\n");
+        sb.append("|---|---|---|---|---|\n");
+        for (String row : rows) {
+            sb.append(row).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private void pagesRows() {
+        for (String m : new String[] {"getPutPages", "pinUnpin"}) {
+            Result one = score("PagesBench." + m, null);
+            Result floor = score("PagesBench.atomicPair", null);
+            ratioRow(m + " vs atomicPair, 1 thread", one, floor, 1.5, true);
+            Result two = score("PagesContendedBench." + m, null);
+            ratioRow(m + ", 2 threads vs 1 thread", two, one, 2.0, true);
+        }
+        for (String m : new String[] {"PagesBench.getPutPages", "PagesBench.pinUnpin", "VmapBench.vmapCached"}) {
+            Result alloc = secondary(m, "gc.alloc.rate.norm");
+            if (alloc != null) {
+                boolean met = alloc.getScore() < 0.5; // JMH reports fractions of a byte of noise
+                rows.add(String.format(Locale.ROOT, "| %s allocation | %s | | 0 B/op | %s |",
+                        shortName(m), scoreText(alloc), met ? "yes" : "NO"));
+            }
+        }
+    }
+
+    private void allocRows() {
+        for (String size : new String[] {"65536", "1048576", "16777216"}) {
+            String label = Sizes.format(Long.parseLong(size));
+            Result ours = score("AllocBench.createPopulateFree", size);
+            ratioRow("createPopulateFree vs arenaConfined, " + label, ours,
+                    score("AllocBench.arenaConfined", size), 1.0, true);
+            ratioRow("createPopulateFree vs nettyPooledZeroed, " + label, ours,
+                    score("AllocBench.nettyPooledZeroed", size), 1.0, true);
+        }
+    }
+
+    private void vmapRows() {
+        Result cached = score("VmapBench.vmapCached", "1");
+        if (cached != null) {
+            rows.add(String.format(Locale.ROOT, "| vmapCached | %s | | <= 100 ns | %s |", scoreText(cached),
+                    cached.getScore() <= 100 ? "yes" : "NO"));
+        }
+        for (String pages : new String[] {"1", "16", "256"}) {
+            for (String shape : new String[] {"Contiguous", "Scattered"}) {
+                Result r = score("VmapBench.vmapCold" + shape, pages);
+                if (r != null) {
+                    rows.add(String.format(Locale.ROOT, "| vmapCold%s, %s pages (map + unmap) | %s | | info | |",
+                            shape, pages, scoreText(r)));
+                }
+            }
+        }
+    }
+
+    private void reclaimRows() {
+        // bandwidth ratio = raw time / our time (same bytes per operation)
+        ratioRow("evict bandwidth vs rawWrite", score("ReclaimBench.rawWrite", null),
+                score("ReclaimBench.evict", null), 0.8, false);
+        ratioRow("swapIn bandwidth vs rawRead", score("ReclaimBench.rawRead", null),
+                score("ReclaimBench.swapIn", null), 0.8, false);
+    }
+
+    private void shrinkerRows() {
+        for (String m : new String[] {"scanPastBusy", "scanPastPinned"}) {
+            Result r = score("ShrinkerBench." + m, null);
+            if (r != null) {
+                rows.add(String.format(Locale.ROOT, "| shrinker %s, per object in the way | %s | | info | |", m,
+                        scoreText(r)));
+            }
+        }
+    }
+
+    private void footprintRows() {
+        for (Footprint.Result r : Footprint.measureAll()) {
+            if (r.objects() > 1) {
+                rows.add(String.format(Locale.ROOT, "| heap per object: %s | %.1f B | | <= 200 B | %s |",
+                        r.shape(), r.perObject(), r.perObject() <= 200 ? "yes" : "NO"));
+            }
+            if (r.pages() > r.objects()) {
+                rows.add(String.format(Locale.ROOT, "| heap per page: %s | %.2f B | | <= 4.5 B | %s |",
+                        r.shape(), r.perPage(), r.perPage() <= 4.5 ? "yes" : "NO"));
+            }
+        }
+    }
+
+    /**
+     * A row for {@code a / b}; with {@code atMost} the ratio must not exceed the target, else it
+     * must reach it.
+     */
+    private void ratioRow(String check, Result a, Result b, double target, boolean atMost) {
+        if (a == null || b == null) {
+            rows.add("| " + check + " | not run | | | |");
+            return;
+        }
+        double ratio = a.getScore() / b.getScore();
+        double rel = Math.sqrt(sq(relError(a)) + sq(relError(b)));
+        boolean met = atMost ? ratio <= target : ratio >= target;
+        rows.add(String.format(Locale.ROOT, "| %s | %s vs %s | %.2f ± %.2f | %s %.1f | %s |", check, scoreText(a),
+                scoreText(b), ratio, ratio * rel, atMost ? "<=" : ">=", target, met ? "yes" : "NO"));
+    }
+
+    private static double relError(Result r) {
+        double e = r.getScoreError();
+        return Double.isNaN(e) || r.getScore() == 0 ? 0 : e / r.getScore();
+    }
+
+    private static double sq(double x) {
+        return x * x;
+    }
+
+    private static String scoreText(Result r) {
+        double e = r.getScoreError();
+        return String.format(Locale.ROOT, "%.3g ± %s %s", r.getScore(), Double.isNaN(e) ? "?" : String.format(Locale.ROOT,
+                "%.2g", e), r.getScoreUnit());
+    }
+
+    private static String shortName(String benchmark) {
+        return benchmark.substring(benchmark.indexOf('.') + 1);
+    }
+
+    /** @return the primary result of a benchmark ("Class.method"), with the given param value if any */
+    private Result score(String benchmark, String paramValue) {
+        RunResult r = find(benchmark, paramValue);
+        return r == null ? null : r.getPrimaryResult();
+    }
+
+    private Result secondary(String benchmark, String label) {
+        RunResult r = find(benchmark, benchmark.startsWith("VmapBench") ? "1" : null);
+        return r == null ? null : r.getSecondaryResults().get(label);
+    }
+
+    private RunResult find(String benchmark, String paramValue) {
+        for (RunResult r : results) {
+            String name = r.getParams().getBenchmark();
+            if (!name.endsWith("." + benchmark)) {
+                continue;
+            }
+            if (paramValue == null || r.getParams().getParamsKeys().stream()
+                    .anyMatch(k -> paramValue.equals(r.getParams().getParam(k)))) {
+                return r;
+            }
+        }
+        return null;
+    }
+}
