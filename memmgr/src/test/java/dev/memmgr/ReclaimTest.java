@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -208,6 +209,73 @@ class ReclaimTest {
         assertEquals(256 * KiB, mm.reclaim(Long.MAX_VALUE));
         assertEquals(Residency.PURGED, junk.residency());
         assertEquals(1, mm.stats().purges());
+    }
+
+    @Test
+    void objectsLockedByTheAllocatingThreadOrAnotherAreSkippedNotWaitedFor() throws Exception {
+        Map<BufferObject, byte[]> expected = new HashMap<>();
+        BufferObject mine = written(MiB, 1, expected);
+        BufferObject theirs = written(MiB, 2, expected);
+        Reservation my = mine.resv();
+        CountDownLatch locked = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> {
+            Reservation r = theirs.resv();
+            r.lock();
+            try {
+                locked.countDown();
+                ReclaimTestSupport.await(release, "the end of the test");
+            } finally {
+                r.unlock();
+            }
+        }, "lock-holder");
+        holder.setDaemon(true);
+        holder.start();
+        ReclaimTestSupport.await(locked, "the other thread holds its object's reservation");
+        my.lock();
+        try {
+            for (int i = 0; i < 16; i++) { // 16 MiB through the 6 MiB the locked objects leave
+                written(MiB, 10 + i, expected);
+            }
+            assertEquals(Residency.RESIDENT, mine.residency(), "locked by the allocating thread: skipped");
+            assertEquals(Residency.RESIDENT, theirs.residency(), "locked by another thread: skipped, not waited for");
+            mine.write(0, MemorySegment.ofArray(expected.get(mine))); // operations under the held lock still work
+        } finally {
+            my.unlock();
+            release.countDown();
+        }
+        holder.join(ReclaimTestSupport.DEADLINE.toMillis());
+        assertFalse(holder.isAlive());
+        assertAllContent(expected);
+    }
+
+    @Test
+    void writeToAnEvictedSparseObjectSwapsInAndFillsOnlyWhatItWrites() {
+        BufferObject bo = client.create(8L * PAGE);
+        byte[] exp = new byte[8 * PAGE];
+        byte[] a = pattern(1, PAGE);
+        bo.write(PAGE, MemorySegment.ofArray(a)); // page 1 backed
+        System.arraycopy(a, 0, exp, PAGE, PAGE);
+        byte[] b = pattern(2, 2 * PAGE);
+        bo.write(5L * PAGE, MemorySegment.ofArray(b)); // pages 5, 6 backed
+        System.arraycopy(b, 0, exp, 5 * PAGE, 2 * PAGE);
+        assertEquals(3L * PAGE, mm.reclaim(Long.MAX_VALUE));
+        assertEquals(Residency.EVICTED, bo.residency());
+        assertEquals(3L * PAGE, mm.stats().swapUsed());
+
+        byte[] c = pattern(3, PAGE + 200);
+        bo.write(PAGE + 3000, MemorySegment.ofArray(c)); // the end of page 1 (backed), into page 2 (a hole)
+        System.arraycopy(c, 0, exp, PAGE + 3000, c.length);
+        assertEquals(Residency.RESIDENT, bo.residency());
+        assertEquals(4L * PAGE, mm.stats().resident(), "3 pages swapped in, 1 hole filled; the other holes stay");
+        assertEquals(0, mm.stats().swapUsed());
+        assertEquals(1, mm.stats().swapIns());
+        assertContent(exp, bo, "sparse object after the write");
+
+        try (Vmap v = bo.vmap()) { // vmap backs every page: the holes read as zero
+            assertBytes(exp, bytesOf(v.segment()), "through the vmap");
+        }
+        assertEquals(8L * PAGE, mm.stats().resident());
     }
 
     // ---- purge before evict --------------------------------------------------------------------
