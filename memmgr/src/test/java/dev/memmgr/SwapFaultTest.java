@@ -1,0 +1,300 @@
+package dev.memmgr;
+
+import static dev.memmgr.ReclaimTestSupport.KiB;
+import static dev.memmgr.ReclaimTestSupport.MiB;
+import static dev.memmgr.ReclaimTestSupport.PAGE;
+import static dev.memmgr.ReclaimTestSupport.assertBytes;
+import static dev.memmgr.ReclaimTestSupport.assertContent;
+import static dev.memmgr.ReclaimTestSupport.bytesOf;
+import static dev.memmgr.ReclaimTestSupport.count;
+import static dev.memmgr.ReclaimTestSupport.filled;
+import static dev.memmgr.ReclaimTestSupport.manager;
+import static dev.memmgr.ReclaimTestSupport.states;
+import static dev.memmgr.ReclaimTestSupport.writePattern;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.memmgr.internal.swap.SwapFaults;
+import dev.memmgr.internal.sys.Errno;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Swap faults injected into a live manager's swap space ({@link SwapFaults}): failed and full
+ * writes during eviction, failed and short reads and corrupted slots on swap-in, and a swap file
+ * of a few pages. Nothing may be lost or silently replaced by wrong bytes.
+ */
+class SwapFaultTest {
+    private static final long CAP = 8 * MiB;
+    private static final long SWAP = 32 * MiB;
+
+    @TempDir
+    Path tmp;
+    private final List<MemoryManager> managers = new ArrayList<>();
+    private MemoryManager mm;
+    private Client client;
+    private SwapFaults faults;
+
+    @BeforeEach
+    void setUp() {
+        mm = track(manager(CAP, tmp.resolve("swap"), SWAP));
+        client = mm.openClient("faults");
+        faults = SwapFaults.install(mm.device().swapSpace());
+    }
+
+    @AfterEach
+    void tearDown() {
+        faults.restore();
+        for (MemoryManager m : managers) {
+            m.close();
+        }
+    }
+
+    private MemoryManager track(MemoryManager m) {
+        managers.add(m);
+        return m;
+    }
+
+    // ---- eviction writes -----------------------------------------------------------------------
+
+    @Test
+    void failedEvictionWriteLeavesTheObjectResidentAndIntact() {
+        BufferObject bo = client.create(256 * KiB);
+        byte[] p = writePattern(bo, 1);
+        MemoryStats before = mm.stats();
+        faults.failWrites(1000);
+
+        long freed = mm.reclaim(Long.MAX_VALUE); // no exception: reclaim just frees less
+        assertEquals(0, freed);
+        assertTrue(faults.writeCalls() >= 1, "the eviction was attempted and failed");
+        assertEquals(Residency.RESIDENT, bo.residency());
+        assertEquals(before, mm.stats(), "no eviction counted, no slot kept, no frame freed");
+        assertEquals(0, client.stats().evicted());
+        assertContent(p, bo, "after the failed eviction");
+
+        faults.restore();
+        assertEquals(256 * KiB, mm.reclaim(Long.MAX_VALUE), "the next eviction works");
+        assertEquals(Residency.EVICTED, bo.residency());
+        assertEquals(1, mm.stats().evictions());
+        assertContent(p, bo, "after eviction and swap-in");
+    }
+
+    @Test
+    void oneFailedWriteSparesTheOtherEvictions() {
+        Map<BufferObject, byte[]> expected = new HashMap<>();
+        List<BufferObject> bos = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            BufferObject bo = client.create(64 * KiB);
+            expected.put(bo, writePattern(bo, i));
+            bos.add(bo);
+        }
+        faults.failWrites(1);
+        long freed = mm.reclaim(Long.MAX_VALUE);
+        int evicted = count(bos, Residency.EVICTED);
+        assertTrue(evicted >= 3, "only one write failed: " + evicted + " evicted");
+        assertEquals(evicted * 64 * KiB, freed, "reclaim returns what it freed");
+        MemoryStats s = mm.stats();
+        assertEquals(evicted, s.evictions());
+        assertEquals(evicted * 64 * KiB, s.swapUsed(), "the failed write's slots were given back");
+        assertEquals(CAP - (4 - evicted) * 64 * KiB, s.free());
+        for (Map.Entry<BufferObject, byte[]> e : expected.entrySet()) {
+            assertContent(e.getValue(), e.getKey(), "object " + e.getKey().handle());
+        }
+    }
+
+    @Test
+    void failedWritesUnderDirectReclaimFailTheAllocationWithOutOfMemoryNotSwapException() {
+        Map<BufferObject, byte[]> expected = new HashMap<>();
+        List<BufferObject> bos = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            BufferObject bo = client.create(MiB);
+            expected.put(bo, writePattern(bo, i));
+            bos.add(bo);
+        }
+        List<ReclaimTestSupport.State> before = states(bos);
+        MemoryStats statsBefore = mm.stats();
+        faults.failWrites(Integer.MAX_VALUE);
+        BufferObject extra = client.create(MiB);
+
+        assertThrows(GpuOutOfMemoryException.class, () -> extra.write(0, filled(MiB, (byte) 1)),
+                "the eviction failures are not the allocating caller's: it just finds no frames");
+        assertTrue(faults.writeCalls() >= 1);
+        assertEquals(Residency.UNPOPULATED, extra.residency());
+        assertEquals(before, states(bos));
+        assertEquals(statsBefore, mm.stats());
+
+        faults.restore();
+        extra.write(0, filled(MiB, (byte) 1));
+        assertEquals(1, mm.stats().evictions());
+        for (Map.Entry<BufferObject, byte[]> e : expected.entrySet()) {
+            assertContent(e.getValue(), e.getKey(), "object " + e.getKey().handle());
+        }
+    }
+
+    @Test
+    void diskFullDuringEvictionLeavesTheObjectResident() {
+        BufferObject bo = client.create(128 * KiB);
+        byte[] p = writePattern(bo, 3);
+        faults.failWrites(1000, Errno.ENOSPC);
+        assertEquals(0, mm.reclaim(Long.MAX_VALUE));
+        assertTrue(faults.writeCalls() >= 1);
+        assertEquals(Residency.RESIDENT, bo.residency());
+        MemoryStats s = mm.stats();
+        assertEquals(0, s.evictions());
+        assertEquals(0, s.swapUsed());
+        assertEquals(CAP - 128 * KiB, s.free());
+        assertContent(p, bo, "after ENOSPC");
+        try (Vmap v = bo.vmap()) { // eviction tore down the cached mapping before writing: a new one works
+            assertBytes(p, bytesOf(v.segment()), "through a vmap");
+        }
+    }
+
+    // ---- swap-in reads -------------------------------------------------------------------------
+
+    /** The operations that swap an evicted object in. */
+    enum SwapIn {
+        GET_PAGES(BufferObject::getPages),
+        PIN(BufferObject::pin),
+        VMAP(bo -> bo.vmap()),
+        READ(bo -> bo.read(0, MemorySegment.ofArray(new byte[PAGE]))),
+        WRITE(bo -> bo.write(PAGE, MemorySegment.ofArray(new byte[8])));
+
+        final Consumer<BufferObject> op;
+
+        SwapIn(Consumer<BufferObject> op) {
+            this.op = op;
+        }
+    }
+
+    private BufferObject evicted(long size, long seed, Map<BufferObject, byte[]> expected) {
+        BufferObject bo = client.create(size);
+        expected.put(bo, writePattern(bo, seed));
+        return bo;
+    }
+
+    @ParameterizedTest
+    @EnumSource(SwapIn.class)
+    void failedSwapInReadThrowsSwapExceptionAndTheObjectStaysEvicted(SwapIn op) {
+        Map<BufferObject, byte[]> expected = new HashMap<>();
+        BufferObject bo = evicted(64L * PAGE, 4, expected);
+        assertEquals(64L * PAGE, mm.reclaim(Long.MAX_VALUE));
+        MemoryStats before = mm.stats();
+        ReclaimTestSupport.State state = ReclaimTestSupport.State.of(bo);
+
+        faults.failReads(1);
+        assertThrows(SwapException.class, () -> op.op.accept(bo));
+        assertEquals(1, faults.readCalls());
+        assertEquals(state, ReclaimTestSupport.State.of(bo), "still EVICTED, counts unchanged");
+        assertEquals(Residency.EVICTED, bo.residency());
+        assertEquals(before, mm.stats(), "slots kept, frames given back, no swap-in counted");
+
+        faults.shortReads(1);
+        assertThrows(SwapException.class, () -> op.op.accept(bo), "a short read fails the same way");
+        assertEquals(state, ReclaimTestSupport.State.of(bo));
+        assertEquals(before, mm.stats());
+
+        faults.restore();
+        assertContent(expected.get(bo), bo, "the retry swaps the right bytes in");
+        assertEquals(1, mm.stats().swapIns());
+        assertEquals(0, mm.stats().swapUsed());
+    }
+
+    @Test
+    void corruptedSlotFailsSwapInAndNeverHandsOutWrongBytes() {
+        Map<BufferObject, byte[]> expected = new HashMap<>();
+        BufferObject victim = evicted(8L * PAGE, 5, expected);
+        BufferObject other = evicted(8L * PAGE, 6, expected);
+        other.pin(); // evict the victim alone: it gets every slot in use
+        assertEquals(8L * PAGE, mm.reclaim(Long.MAX_VALUE));
+        assertEquals(Residency.EVICTED, victim.residency());
+        int used = (int) (mm.stats().swapUsed() / PAGE);
+        assertEquals(8, used);
+        for (int slot = 0; slot < used; slot++) { // the allocator hands out low slots first
+            faults.corruptSlot(slot);
+        }
+        other.unpin();
+        assertEquals(8L * PAGE, mm.reclaim(Long.MAX_VALUE), "the other object is evicted to fresh slots");
+        assertEquals(Residency.EVICTED, other.residency());
+        MemoryStats before = mm.stats();
+
+        byte[] sentinel = new byte[8 * PAGE];
+        java.util.Arrays.fill(sentinel, (byte) 0x5A);
+        byte[] dst = sentinel.clone();
+        assertThrows(SwapException.class, () -> victim.read(0, MemorySegment.ofArray(dst)));
+        ReclaimTestSupport.assertAll((byte) 0x5A, dst, "the destination of a failed read receives nothing");
+        for (SwapIn op : SwapIn.values()) {
+            assertThrows(SwapException.class, () -> op.op.accept(victim), op.name());
+        }
+        assertEquals(Residency.EVICTED, victim.residency(), "keeps its slots");
+        assertEquals(new ReclaimTestSupport.State(Residency.EVICTED, 1, 0, 0, 0), ReclaimTestSupport.State.of(victim));
+        assertEquals(before, mm.stats());
+
+        assertContent(expected.get(other), other, "other objects are unaffected");
+        assertEquals(1, mm.stats().swapIns());
+        assertThrows(SwapException.class, () -> victim.read(0, MemorySegment.ofArray(dst)), "still bad");
+        ReclaimTestSupport.assertAll((byte) 0x5A, dst, "still nothing");
+
+        // the content is gone for good, but the object can still be dropped cleanly
+        victim.close();
+        assertEquals(0, mm.stats().swapUsed(), "freeing it frees its slots");
+        assertEquals(CAP - 8L * PAGE, mm.stats().free());
+    }
+
+    // ---- a swap file of a few pages ------------------------------------------------------------
+
+    @Test
+    void tinySwapEvictsNoMoreThanItHoldsThenOutOfMemoryAndNothingIsDamaged() {
+        MemoryManager tiny = track(manager(64L * PAGE, tmp.resolve("tiny"), 3L * PAGE));
+        Client c = tiny.openClient("tiny");
+        assertEquals(3L * PAGE, tiny.stats().swapCapacity());
+        Map<BufferObject, byte[]> expected = new HashMap<>();
+        List<BufferObject> bos = new ArrayList<>();
+        for (int i = 0; i < 32; i++) { // 32 x 2 pages: memory full
+            BufferObject bo = c.create(2L * PAGE);
+            expected.put(bo, writePattern(bo, i));
+            bos.add(bo);
+        }
+        BufferObject one = c.create(2L * PAGE);
+        expected.put(one, writePattern(one, 40)); // evicts one object: 2 of 3 slots
+        bos.add(one);
+        assertEquals(1, tiny.stats().evictions());
+        assertEquals(2L * PAGE, tiny.stats().swapUsed());
+
+        BufferObject tooMuch = c.create(2L * PAGE);
+        List<ReclaimTestSupport.State> before = states(bos);
+        MemoryStats statsBefore = tiny.stats();
+        assertThrows(GpuOutOfMemoryException.class, () -> tooMuch.write(0, filled(2L * PAGE, (byte) 1)),
+                "one free slot cannot take an object of two pages");
+        assertEquals(Residency.UNPOPULATED, tooMuch.residency());
+        assertEquals(0, tiny.reclaim(Long.MAX_VALUE));
+        assertEquals(before, states(bos));
+        assertEquals(statsBefore, tiny.stats());
+        assertEquals(1, count(bos, Residency.EVICTED), "no eviction beyond what the swap holds");
+        assertEquals(2L * PAGE, tiny.stats().swapUsed());
+
+        for (BufferObject bo : bos) {
+            if (bo.residency() == Residency.RESIDENT) {
+                assertContent(expected.get(bo), bo, "resident object " + bo.handle());
+            }
+        }
+        // make room for the evicted object (its swap-in cannot evict: one free slot), then it comes back intact
+        BufferObject gone = bos.stream().filter(b -> b.residency() == Residency.RESIDENT).findFirst().orElseThrow();
+        gone.close();
+        expected.remove(gone);
+        for (Map.Entry<BufferObject, byte[]> e : expected.entrySet()) {
+            assertContent(e.getValue(), e.getKey(), "object " + e.getKey().handle());
+        }
+    }
+}
