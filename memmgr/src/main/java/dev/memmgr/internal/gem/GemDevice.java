@@ -62,7 +62,8 @@ public final class GemDevice {
         this.highFrames = Math.max(lowFrames, (int) Math.ceil(c.highWatermark() * total));
         this.shrinker = new Shrinker(lru, () -> swap != null && swap.freeSlots() > 0);
         this.reclaimThread = c.backgroundReclaim()
-                ? new ReclaimThread("memmgr-reclaim", () -> highFrames - frames.freeFrames(), this::reclaimFrames)
+                ? new ReclaimThread("memmgr-reclaim", () -> highFrames - frames.freeFrames(),
+                        () -> frames.freeFrames() < lowFrames, this::reclaimFrames)
                 : null;
     }
 

@@ -284,12 +284,12 @@ public final class GemObject extends GemRefs {
     void getPagesLocked() {
         assertLocked();
         checkContentLocked();
+        markAccessed(); // before any move to the tail, which clears it again
         int u = useCount;
         if (u == 0 || state != RESIDENT || backed < pages) {
             Backing.ensureResidentLocked(this, 0, pages);
         }
         USE.getAndAdd(this, 1);
-        markAccessed();
         if (u == 0) {
             lruUpdate();
         }
@@ -356,6 +356,7 @@ public final class GemObject extends GemRefs {
         if (dontNeed) {
             throw new IllegalStateException("pin of a DONTNEED object: a pinned object may not be purgeable");
         }
+        markAccessed();
         int p = pinCount;
         if (p == 0) {
             getPagesLocked(); // the one use all pins hold together
@@ -365,7 +366,6 @@ public final class GemObject extends GemRefs {
         } else {
             PIN.getAndAdd(this, 1);
         }
-        markAccessed();
     }
 
     void unpinLocked() {
@@ -403,11 +403,13 @@ public final class GemObject extends GemRefs {
      */
     public MemorySegment vmap() {
         for (int v; (v = vmapCount) > 0; ) {
-            Vmapping m = mapping; // set before the count left zero; null only once freed
-            if (m == null) {
-                break;
-            }
             if (VMAP.compareAndSet(this, v, v + 1)) {
+                // read after the CAS: the mapping cannot change while the count stays above zero
+                // (read before, an unmap and remap in between could hand out the old one)
+                Vmapping m = mapping;
+                if (m == null) { // the last reference went meanwhile: dying() unmapped it
+                    throw freed();
+                }
                 markAccessed();
                 return m.segment();
             }
@@ -426,6 +428,7 @@ public final class GemObject extends GemRefs {
         if (dontNeed) {
             throw new IllegalStateException("vmap of a DONTNEED object: vmap pins, and a pinned object may not be purgeable");
         }
+        markAccessed();
         if (vmapCount == 0) {
             pinLocked();
             try {
@@ -440,7 +443,6 @@ public final class GemObject extends GemRefs {
             }
         }
         VMAP.getAndAdd(this, 1);
-        markAccessed();
         return mapping.segment();
     }
 
@@ -531,11 +533,11 @@ public final class GemObject extends GemRefs {
         boolean locked = begin();
         try {
             checkContentLocked();
+            markAccessed();
             if (state == EVICTED) {
                 Backing.ensureResidentLocked(this, 0, 0);
             }
             Backing.copyLocked(this, offset, dst, dst.byteSize(), false);
-            markAccessed();
         } finally {
             end(locked);
         }
@@ -546,13 +548,13 @@ public final class GemObject extends GemRefs {
         boolean locked = begin();
         try {
             checkContentLocked();
+            markAccessed();
             long length = src.byteSize();
             if (length > 0) {
                 int shift = dev().pageShift();
                 Backing.ensureResidentLocked(this, (int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);
                 Backing.copyLocked(this, offset, src, length, true);
             }
-            markAccessed();
         } finally {
             end(locked);
         }

@@ -169,6 +169,7 @@ public final class Lru {
             n.listFrames = 0;
         }
         if (to != NONE) {
+            n.clearAccessed(); // at the tail: the position records the use
             n.prev = tail[to];
             if (tail[to] == null) {
                 head[to] = n;

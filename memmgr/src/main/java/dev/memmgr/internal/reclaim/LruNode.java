@@ -5,9 +5,11 @@ package dev.memmgr.internal.reclaim;
  * it calls (get a reference unless dying, try-lock, purge or evict, unlock, put the reference).
  * Buffer objects extend it; the links are owned by {@link Lru} and guarded by its lock.
  *
- * <p>Recency is recorded without any lock: {@link #markAccessed()} sets a flag on use and the
- * evict passes of the shrinker give a flagged object a second chance (clear the flag, move it to
- * the tail) instead of evicting it.
+ * <p>Recency is recorded two ways. Transitions (population, first pin, last unpin...) move the
+ * object to the tail of its list under the LRU lock, which clears its flag: the position says
+ * it was just used. Uses that are not transitions (the lock-free fast paths, reads, writes,
+ * fences) only set the flag, without any lock, and the evict passes of the shrinker give a
+ * flagged object a second chance (clear the flag, move it to the tail) instead of evicting it.
  */
 public abstract class LruNode {
     /** Reclaim mode: destroy the content of a DONTNEED object. */
@@ -29,6 +31,15 @@ public abstract class LruNode {
         if (!accessed) {
             accessed = true;
         }
+    }
+
+    final void clearAccessed() {
+        accessed = false;
+    }
+
+    /** @return whether the object was used since it was last moved or looked at (tests) */
+    public final boolean isAccessed() {
+        return accessed;
     }
 
     final boolean testAndClearAccessed() {

@@ -2,6 +2,7 @@ package dev.memmgr.internal.reclaim;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
 
@@ -9,16 +10,20 @@ import java.util.function.LongUnaryOperator;
  * Background reclaim (kswapd): a daemon thread that sleeps until {@link #wake()} (called by
  * allocations that leave free frames below the low watermark), then reclaims until the free
  * frames reach the high watermark or nothing more can be reclaimed. After a pass that freed
- * nothing it backs off briefly, so that allocations under a working set it cannot shrink (all
- * pinned or busy) do not make it scan continuously.
+ * nothing it retries while free frames stay below the low watermark, backing off from 5 ms to
+ * 1 s between passes (wakes during a back-off wait for its end): objects locked or busy now may
+ * be reclaimable soon, and allocations under a working set it cannot shrink at all (everything
+ * pinned) must not make it scan continuously.
  *
  * <p>Thread-safe. {@link #wake()} is cheap when the thread is already awake.
  */
 public final class ReclaimThread {
-    private static final long NO_PROGRESS_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final long MIN_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final Thread thread;
     private final LongSupplier deficit;
+    private final BooleanSupplier belowLow;
     private final LongUnaryOperator reclaim;
     private volatile boolean pending;
     private volatile boolean stopped;
@@ -27,10 +32,12 @@ public final class ReclaimThread {
     /**
      * @param name the thread's name
      * @param deficit frames missing to the high watermark (0 or less when none)
+     * @param belowLow whether free frames are below the low watermark
      * @param reclaim runs the shrinker for a target of frames and returns the frames freed
      */
-    public ReclaimThread(String name, LongSupplier deficit, LongUnaryOperator reclaim) {
+    public ReclaimThread(String name, LongSupplier deficit, BooleanSupplier belowLow, LongUnaryOperator reclaim) {
         this.deficit = deficit;
+        this.belowLow = belowLow;
         this.reclaim = reclaim;
         this.thread = new Thread(this::run, name);
         thread.setDaemon(true);
@@ -73,13 +80,14 @@ public final class ReclaimThread {
     }
 
     private void run() {
-        long backoffUntil = 0;
+        long backoff = 0;
+        long notBefore = 0;
         while (!stopped) {
-            if (!pending) {
+            if (!pending && !(backoff > 0 && belowLow.getAsBoolean())) {
                 LockSupport.park(this);
                 continue;
             }
-            long wait = backoffUntil - System.nanoTime();
+            long wait = notBefore - System.nanoTime();
             if (wait > 0) {
                 LockSupport.parkNanos(this, wait);
                 continue;
@@ -99,7 +107,13 @@ public final class ReclaimThread {
                 System.getLogger("dev.memmgr").log(System.Logger.Level.WARNING, "background reclaim failed", e);
             }
             passes++;
-            backoffUntil = progress ? 0 : System.nanoTime() + NO_PROGRESS_BACKOFF_NANOS;
+            if (progress) {
+                backoff = 0;
+                notBefore = 0;
+            } else {
+                backoff = backoff == 0 ? MIN_BACKOFF_NANOS : Math.min(MAX_BACKOFF_NANOS, 2 * backoff);
+                notBefore = System.nanoTime() + backoff;
+            }
         }
     }
 }

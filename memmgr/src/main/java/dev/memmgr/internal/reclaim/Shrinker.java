@@ -59,8 +59,9 @@ public final class Shrinker {
                 if (n == null) {
                     break;
                 }
-                lru.rotateLocked(n);
-                if (mode == LruNode.EVICT && n.testAndClearAccessed()) {
+                boolean secondChance = mode == LruNode.EVICT && n.testAndClearAccessed();
+                lru.rotateLocked(n); // to the tail; skipped objects are looked at again later
+                if (secondChance) {
                     continue;
                 }
                 if (!n.reclaimGet()) {
