@@ -50,7 +50,7 @@ class ManagerModelProperties {
             4L * PAGE, 1L * PAGE, 2L * PAGE + 1, 6L * PAGE, 3L * PAGE));
     static final int MAX_CLIENTS = 3;
 
-    @Property(tries = 500)
+    @Property(tries = 300)
     void managerFollowsTheModel(@ForAll("chains") ActionChain<World> chain) {
         run(chain);
     }
