@@ -25,6 +25,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * increment then decrement. Target (DESIGN.md section 5): at most 1.5 x {@code atomicPair},
  * and 0 bytes allocated per operation ({@code -prof gc}: gc.alloc.rate.norm).
  *
+ * <p>{@code casPair} is a second floor: the same counter moved the way the fast paths must move
+ * theirs, conditionally (increment if positive, decrement if above one: a load and a
+ * {@code cmpxchg} each, as the kernel's refcount_inc_not_zero and refcount_dec_not_one), where
+ * {@code atomicPair} is two unconditional {@code xadd}s.
+ *
  * <p>{@link PagesContendedBench} runs the same three with two threads on one object.
  */
 @State(Scope.Benchmark)
@@ -57,6 +62,26 @@ public class PagesBench {
     public int atomicPair() {
         counter.incrementAndGet();
         return counter.decrementAndGet();
+    }
+
+    /** The conditional floor: increment if positive, decrement if above one, by CAS. */
+    @Benchmark
+    public int casPair() {
+        for (int c = counter.get(); c > 0; ) {
+            int w = counter.compareAndExchange(c, c + 1);
+            if (w == c) {
+                break;
+            }
+            c = w;
+        }
+        for (int c = counter.get(); c > 1; ) {
+            int w = counter.compareAndExchange(c, c - 1);
+            if (w == c) {
+                return w;
+            }
+            c = w;
+        }
+        return 0;
     }
 
     @Benchmark

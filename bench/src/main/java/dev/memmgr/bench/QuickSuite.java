@@ -107,9 +107,13 @@ public final class QuickSuite {
             Result one = score("PagesBench." + m, null);
             Result floor = score("PagesBench.atomicPair", null);
             ratioRow(m + " vs atomicPair, 1 thread", one, floor, 1.5, true);
+            infoRatioRow(m + " vs casPair (conditional floor), 1 thread", one, score("PagesBench.casPair", null));
             Result two = score("PagesContendedBench." + m, null);
             ratioRow(m + ", 2 threads vs 1 thread", two, one, 2.0, true);
+            infoRatioRow(m + " vs atomicPair, both 2 threads", two, score("PagesContendedBench.atomicPair", null));
         }
+        infoRatioRow("atomicPair itself, 2 threads vs 1 thread (the machine's floor)",
+                score("PagesContendedBench.atomicPair", null), score("PagesBench.atomicPair", null));
         for (String m : new String[] {"PagesBench.getPutPages", "PagesBench.pinUnpin", "VmapBench.vmapCached"}) {
             Result alloc = secondary(m, "gc.alloc.rate.norm");
             if (alloc != null) {
@@ -193,6 +197,17 @@ public final class QuickSuite {
         boolean met = atMost ? ratio <= target : ratio >= target;
         rows.add(String.format(Locale.ROOT, "| %s | %s vs %s | %.2f ± %.2f | %s %.1f | %s |", check, scoreText(a),
                 scoreText(b), ratio, ratio * rel, atMost ? "<=" : ">=", target, met ? "yes" : "NO"));
+    }
+
+    /** A ratio shown for context, without a target. */
+    private void infoRatioRow(String check, Result a, Result b) {
+        if (a == null || b == null) {
+            return;
+        }
+        double ratio = a.getScore() / b.getScore();
+        double rel = Math.sqrt(sq(relError(a)) + sq(relError(b)));
+        rows.add(String.format(Locale.ROOT, "| %s | %s vs %s | %.2f ± %.2f | info | |", check, scoreText(a),
+                scoreText(b), ratio, ratio * rel));
     }
 
     private static double relError(Result r) {

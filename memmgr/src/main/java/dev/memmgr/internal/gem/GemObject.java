@@ -252,12 +252,21 @@ public final class GemObject extends GemRefs {
 
     /** Takes a weak page use; populates or swaps in. Lock-free when already used and resident. */
     public void getPages() {
-        for (int u; (u = useCount) > 0 && state == RESIDENT; ) {
-            if (USE.compareAndSet(this, u, u + 1)) {
-                markAccessed();
-                return;
-            }
+        int u = useCount;
+        if (u > 0 && state == RESIDENT) {
+            do { // compareAndExchange hands back the current count: no reload on a lost race
+                int w = (int) USE.compareAndExchange(this, u, u + 1);
+                if (w == u) {
+                    markAccessed();
+                    return;
+                }
+                u = w;
+            } while (u > 0);
         }
+        getPagesSlow();
+    }
+
+    private void getPagesSlow() {
         boolean locked = begin();
         try {
             getPagesLocked();
@@ -268,11 +277,17 @@ public final class GemObject extends GemRefs {
 
     /** Drops a weak page use; content stays. Lock-free while the count stays above zero. */
     public void putPages() {
-        for (int u; (u = useCount) > 1; ) {
-            if (USE.compareAndSet(this, u, u - 1)) {
+        for (int u = useCount; u > 1; ) {
+            int w = (int) USE.compareAndExchange(this, u, u - 1);
+            if (w == u) {
                 return;
             }
+            u = w;
         }
+        putPagesSlow();
+    }
+
+    private void putPagesSlow() {
         boolean locked = begin();
         try {
             putPagesLocked(false);
@@ -321,12 +336,18 @@ public final class GemObject extends GemRefs {
 
     /** Takes a hard pin; populates or swaps in. Lock-free when already pinned. */
     public void pin() {
-        for (int p; (p = pinCount) > 0; ) {
-            if (PIN.compareAndSet(this, p, p + 1)) {
+        for (int p = pinCount; p > 0; ) {
+            int w = (int) PIN.compareAndExchange(this, p, p + 1);
+            if (w == p) {
                 markAccessed();
                 return;
             }
+            p = w;
         }
+        pinSlow();
+    }
+
+    private void pinSlow() {
         boolean locked = begin();
         try {
             pinLocked();
@@ -337,11 +358,17 @@ public final class GemObject extends GemRefs {
 
     /** Drops a pin. Lock-free while the count stays above zero. */
     public void unpin() {
-        for (int p; (p = pinCount) > 1; ) {
-            if (PIN.compareAndSet(this, p, p - 1)) {
+        for (int p = pinCount; p > 1; ) {
+            int w = (int) PIN.compareAndExchange(this, p, p - 1);
+            if (w == p) {
                 return;
             }
+            p = w;
         }
+        unpinSlow();
+    }
+
+    private void unpinSlow() {
         boolean locked = begin();
         try {
             unpinLocked();
@@ -402,8 +429,9 @@ public final class GemObject extends GemRefs {
      * @return the mapping's segment
      */
     public MemorySegment vmap() {
-        for (int v; (v = vmapCount) > 0; ) {
-            if (VMAP.compareAndSet(this, v, v + 1)) {
+        for (int v = vmapCount, w; v > 0; v = w) {
+            w = (int) VMAP.compareAndExchange(this, v, v + 1);
+            if (w == v) {
                 // read after the CAS: the mapping cannot change while the count stays above zero
                 // (read before, an unmap and remap in between could hand out the old one)
                 Vmapping m = mapping;
@@ -414,6 +442,10 @@ public final class GemObject extends GemRefs {
                 return m.segment();
             }
         }
+        return vmapSlow();
+    }
+
+    private MemorySegment vmapSlow() {
         boolean locked = begin();
         try {
             return vmapLocked();
@@ -448,11 +480,17 @@ public final class GemObject extends GemRefs {
 
     /** Closes one vmap; the last one drops the vmaps' pin (the mapping stays cached). */
     public void vunmap() {
-        for (int v; (v = vmapCount) > 1; ) {
-            if (VMAP.compareAndSet(this, v, v - 1)) {
+        for (int v = vmapCount; v > 1; ) {
+            int w = (int) VMAP.compareAndExchange(this, v, v - 1);
+            if (w == v) {
                 return;
             }
+            v = w;
         }
+        vunmapSlow();
+    }
+
+    private void vunmapSlow() {
         if (state == FREED || !tryGet()) {
             return; // freed with the vmap open: the mapping is already torn down
         }
