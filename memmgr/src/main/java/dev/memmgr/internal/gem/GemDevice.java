@@ -162,7 +162,9 @@ public final class GemDevice {
     /** Sets the object's eviction listeners; null removes them. */
     void listeners(GemObject o, EvictionListener[] l) {
         if (l == null) {
-            listeners.remove(o);
+            if (!listeners.isEmpty()) { // every free asks: keep that cheap
+                listeners.remove(o);
+            }
         } else {
             listeners.put(o, l);
         }

@@ -36,8 +36,9 @@ public final class RunAllocator {
     private final long[] nonEmpty;
     private final long[] notFull;
     private final long[] dirty;
-    private int freeCount;
-    private int dirtyFreeCount;
+    /** Written with the lock held, read without it (snapshots). */
+    private volatile int freeCount;
+    private volatile int dirtyFreeCount;
     /** Free runs the fragmented path's scratch keeps room for between calls. */
     private static final int SCRATCH_KEPT = 256;
     /** Scratch for the fragmented path: (length << 32 | start) per free run. */
@@ -69,24 +70,14 @@ public final class RunAllocator {
         return capacity;
     }
 
-    /** @return the number of free units (a snapshot) */
+    /** @return the number of free units (a snapshot; no lock) */
     public int freeCount() {
-        lock.lock();
-        try {
-            return freeCount;
-        } finally {
-            lock.unlock();
-        }
+        return freeCount;
     }
 
-    /** @return the number of free units that may still hold old data (a snapshot) */
+    /** @return the number of free units that may still hold old data (a snapshot; no lock) */
     public int dirtyFreeCount() {
-        lock.lock();
-        try {
-            return dirtyFreeCount;
-        } finally {
-            lock.unlock();
-        }
+        return dirtyFreeCount;
     }
 
     /**
@@ -282,7 +273,7 @@ public final class RunAllocator {
         out.add(start, length);
         if (dirty != null) {
             int end = start + length;
-            for (int a = nextSet(dirty, start); a < end; a = nextSet(dirty, a)) {
+            for (int a = nextSet(dirty, start, end); a < end; a = nextSet(dirty, a, end)) {
                 int b = Math.min(end, nextClear(dirty, a));
                 if (dirtyOut == null) {
                     throw new IllegalArgumentException("dirty units need a dirtyOut list");
@@ -414,18 +405,24 @@ public final class RunAllocator {
     }
 
     private int nextSet(long[] bitmap, int from) {
-        if (from >= capacity) {
-            return capacity;
+        return nextSet(bitmap, from, capacity);
+    }
+
+    /** First set bit in [from, limit), or limit: the scan stops at the limit's word. */
+    private int nextSet(long[] bitmap, int from, int limit) {
+        if (from >= limit) {
+            return limit;
         }
         int w = from >>> 6;
+        int lastWord = (limit - 1) >>> 6;
         long bits = bitmap[w] & (-1L << from);
         while (bits == 0) {
-            if (++w >= words) {
-                return capacity;
+            if (++w > lastWord) {
+                return limit;
             }
             bits = bitmap[w];
         }
-        return Math.min(capacity, (w << 6) + Long.numberOfTrailingZeros(bits));
+        return Math.min(limit, (w << 6) + Long.numberOfTrailingZeros(bits));
     }
 
     private int nextClear(long[] bitmap, int from) {
