@@ -93,6 +93,9 @@ final class Backing {
                 o.setTable(PageTables.remap(o.table, o.tableBase, o.pages(), swapFrames, holeFrames, fillFrom, fillTo));
                 o.dev().swap().free(slots);
                 o.dev().countSwapIn();
+            } else if (o.table == null && o.tableBase == PageTables.NONE && frames.size() == 1
+                    && fillFrom == 0 && fillTo == o.pages()) {
+                o.tableBase = frames.start(0); // the common case: a whole object in one run
             } else {
                 o.setTable(PageTables.remap(o.table, o.tableBase, o.pages(), null, frames, fillFrom, fillTo));
             }

@@ -732,7 +732,9 @@ public final class GemObject extends GemRefs {
         if (pins > 0) {
             dev().pinnedFrames(-pages);
         }
-        if (!closing) {
+        if (!closing && st == RESIDENT && PageTables.isContiguous(table, tableBase)) {
+            dev().frames().free(tableBase, pages); // one run: no list needed
+        } else if (!closing) {
             ExtentList units = new ExtentList();
             PageTables.units(table, tableBase, pages, units);
             if (st == RESIDENT) {

@@ -76,7 +76,7 @@ public final class FrameAllocator {
      * @return false, with nothing allocated, when fewer than n frames are free
      */
     public boolean allocate(int n, ExtentList out, int unzeroed) {
-        ExtentList got = new ExtentList(2);
+        ExtentList got = out.isEmpty() ? out : new ExtentList(2); // positions count from the first unit
         ExtentList dirty = new ExtentList(2);
         if (!runs.allocate(n, got, dirty)) {
             return false;
@@ -89,7 +89,9 @@ public final class FrameAllocator {
                 mem.zero(start + skip, length - skip);
             }
         }
-        out.addAll(got);
+        if (got != out) {
+            out.addAll(got);
+        }
         return true;
     }
 
