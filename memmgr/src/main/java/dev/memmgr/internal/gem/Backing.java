@@ -18,6 +18,46 @@ final class Backing {
     private Backing() {
     }
 
+    /** read(): swaps in an evicted object, then copies out; unbacked pages read as zero. */
+    static void readLocked(GemObject o, long offset, MemorySegment dst) {
+        o.checkContentLocked();
+        o.markAccessed();
+        if (o.state == GemObject.EVICTED) {
+            ensureResidentLocked(o, 0, 0);
+        }
+        copyLocked(o, offset, dst, dst.byteSize(), false);
+    }
+
+    /** write(): swaps in and backs every page the range touches first, then copies in. */
+    static void writeLocked(GemObject o, long offset, MemorySegment src) {
+        o.checkContentLocked();
+        o.markAccessed();
+        long length = src.byteSize();
+        if (length > 0) {
+            int shift = o.dev().pageShift();
+            ensureResidentLocked(o, (int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);
+            copyLocked(o, offset, src, length, true);
+        }
+    }
+
+    /**
+     * Returns the frames (state RESIDENT) or swap slots (EVICTED) of an object being freed. No
+     * lock: nobody else can reach the object.
+     */
+    static void freeUnits(GemObject o, int state) {
+        if (state == GemObject.RESIDENT && PageTables.isContiguous(o.table, o.tableBase)) {
+            o.dev().frames().free(o.tableBase, o.pages()); // one run: no list needed
+            return;
+        }
+        ExtentList units = new ExtentList();
+        PageTables.units(o.table, o.tableBase, o.pages(), units);
+        if (state == GemObject.RESIDENT) {
+            o.dev().freeFrames(units);
+        } else if (state == GemObject.EVICTED && !units.isEmpty()) {
+            o.dev().swap().free(units);
+        }
+    }
+
     static void copyLocked(GemObject o, long offset, MemorySegment user, long length, boolean toObject) {
         o.assertLocked();
         MemorySegment dm = o.dev().mem().directMap();

@@ -3,7 +3,6 @@ package dev.memmgr.internal.gem;
 import dev.memmgr.Madvise;
 import dev.memmgr.PurgedException;
 import dev.memmgr.Residency;
-import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.Vmapping;
 import dev.memmgr.internal.reclaim.Lru;
 import dev.memmgr.internal.resv.Resv;
@@ -15,8 +14,9 @@ import java.lang.invoke.VarHandle;
  * A buffer object (drm_gem_shmem_object): page-granular backing in frames or swap slots, the
  * reference and page counts that decide when pages may move, a reservation, a cached vmap.
  *
- * <p><b>Lifetime.</b> See {@link GemRefs}: operations hold a transient reference, so none runs
- * on a freed object, and freeing takes no lock.
+ * <p><b>Lifetime and operations.</b> See {@link GemRefs}: slow-path operations run in its
+ * template (a transient reference, the reservation, the device gate), so none runs on a freed
+ * object or a closed manager, and freeing takes no lock.
  *
  * <p><b>Counts.</b> pinCount &gt; 0 implies pagesUseCount &gt; 0 implies backing complete (or
  * evicted, for weak uses); all pins hold one use, all vmaps one pin. The lock-free fast paths are
@@ -42,7 +42,7 @@ public final class GemObject extends GemRefs {
 
     private static final VarHandle USE;
     private static final VarHandle PIN;
-    private static final VarHandle VMAP;
+    static final VarHandle VMAP;
 
     static {
         try {
@@ -64,10 +64,10 @@ public final class GemObject extends GemRefs {
 
     private volatile int useCount;
     private volatile int pinCount;
-    private volatile int vmapCount;
+    volatile int vmapCount;
     /** UNPOPULATED..FREED; written with the reservation held (or by the free path). */
     volatile int state = UNPOPULATED;
-    private volatile boolean dontNeed;
+    volatile boolean dontNeed;
     /**
      * Frames (RESIDENT) or slots (EVICTED) per page, see {@link PageTables}: a flat array, or
      * null with {@link #tableBase} the first unit of a contiguous table; reservation.
@@ -77,7 +77,7 @@ public final class GemObject extends GemRefs {
     /** Backed pages; reservation for writes, racy reads for statistics. */
     volatile int backed;
     /** The cached vmap: kept after the last vmap closes, torn down before frames go. */
-    private volatile Vmapping mapping;
+    volatile Vmapping mapping;
 
     GemObject(GemFile file, int pages, int handle) {
         this.file = file;
@@ -107,6 +107,7 @@ public final class GemObject extends GemRefs {
         return handle;
     }
 
+    @Override
     public Resv resv() {
         return resv;
     }
@@ -191,55 +192,22 @@ public final class GemObject extends GemRefs {
         return state == EVICTED;
     }
 
-    // ---- operations: the template ----------------------------------------------------------
+    // ---- operations ------------------------------------------------------------------------
 
-    /**
-     * Starts a slow-path operation: a transient reference, the reservation (unless this thread
-     * holds it) and the device gate.
-     *
-     * @return whether the reservation was locked here (to unlock in {@link #end(boolean)})
-     * @throws IllegalStateException if the object is freed or the manager closed
-     */
-    private boolean begin() {
-        if (!tryGet()) {
-            throw freed();
-        }
-        boolean locked = false;
-        try {
-            if (!resv.isHeldByCurrentThread()) {
-                resv.lock();
-                locked = true;
-            }
-            if (!dev().gate().enter()) {
-                throw new IllegalStateException("memory manager is closed");
-            }
-        } catch (RuntimeException | Error e) {
-            if (locked) {
-                resv.unlock();
-            }
-            put();
-            throw e;
-        }
-        return locked;
-    }
-
-    private void end(boolean locked) {
-        dev().gate().exit();
-        if (locked) {
-            resv.unlock();
-        }
-        put();
+    @Override
+    Gate gate() {
+        return dev().gate();
     }
 
     void assertLocked() {
         assert resv.isHeldByCurrentThread() : "reservation not held";
     }
 
-    private IllegalStateException freed() {
+    IllegalStateException freed() {
         return new IllegalStateException("buffer object " + handle + " (" + file.name() + ") is freed");
     }
 
-    private void checkContentLocked() {
+    void checkContentLocked() {
         if (state == PURGED) {
             throw new PurgedException("buffer object " + handle + " was purged: its content is gone");
         }
@@ -263,16 +231,7 @@ public final class GemObject extends GemRefs {
                 u = w;
             } while (u > 0);
         }
-        getPagesSlow();
-    }
-
-    private void getPagesSlow() {
-        boolean locked = begin();
-        try {
-            getPagesLocked();
-        } finally {
-            end(locked);
-        }
+        locked(GemObject::getPagesLocked);
     }
 
     /** Drops a weak page use; content stays. Lock-free while the count stays above zero. */
@@ -284,16 +243,7 @@ public final class GemObject extends GemRefs {
             }
             u = w;
         }
-        putPagesSlow();
-    }
-
-    private void putPagesSlow() {
-        boolean locked = begin();
-        try {
-            putPagesLocked(false);
-        } finally {
-            end(locked);
-        }
+        locked(o -> o.putPagesLocked(false));
     }
 
     void getPagesLocked() {
@@ -344,16 +294,7 @@ public final class GemObject extends GemRefs {
             }
             p = w;
         }
-        pinSlow();
-    }
-
-    private void pinSlow() {
-        boolean locked = begin();
-        try {
-            pinLocked();
-        } finally {
-            end(locked);
-        }
+        locked(GemObject::pinLocked);
     }
 
     /** Drops a pin. Lock-free while the count stays above zero. */
@@ -365,16 +306,7 @@ public final class GemObject extends GemRefs {
             }
             p = w;
         }
-        unpinSlow();
-    }
-
-    private void unpinSlow() {
-        boolean locked = begin();
-        try {
-            unpinLocked();
-        } finally {
-            end(locked);
-        }
+        locked(GemObject::unpinLocked);
     }
 
     void pinLocked() {
@@ -442,40 +374,7 @@ public final class GemObject extends GemRefs {
                 return m.segment();
             }
         }
-        return vmapSlow();
-    }
-
-    private MemorySegment vmapSlow() {
-        boolean locked = begin();
-        try {
-            return vmapLocked();
-        } finally {
-            end(locked);
-        }
-    }
-
-    MemorySegment vmapLocked() {
-        assertLocked();
-        checkContentLocked();
-        if (dontNeed) {
-            throw new IllegalStateException("vmap of a DONTNEED object: vmap pins, and a pinned object may not be purgeable");
-        }
-        markAccessed();
-        if (vmapCount == 0) {
-            pinLocked();
-            try {
-                if (mapping == null) {
-                    ExtentList frames = new ExtentList();
-                    PageTables.units(table, tableBase, pages, frames);
-                    mapping = Vmapping.map(dev().mem(), frames);
-                }
-            } catch (RuntimeException | Error e) {
-                unpinLocked();
-                throw e;
-            }
-        }
-        VMAP.getAndAdd(this, 1);
-        return mapping.segment();
+        return lockedCall(Vmaps::vmapLocked);
     }
 
     /** Closes one vmap; the last one drops the vmaps' pin (the mapping stays cached). */
@@ -490,51 +389,6 @@ public final class GemObject extends GemRefs {
         vunmapSlow();
     }
 
-    private void vunmapSlow() {
-        if (state == FREED || !tryGet()) {
-            return; // freed with the vmap open: the mapping is already torn down
-        }
-        try {
-            boolean locked = false;
-            if (!resv.isHeldByCurrentThread()) {
-                resv.lock();
-                locked = true;
-            }
-            try {
-                if (dev().gate().enter()) {
-                    try {
-                        vunmapLocked();
-                    } finally {
-                        dev().gate().exit();
-                    }
-                }
-            } finally {
-                if (locked) {
-                    resv.unlock();
-                }
-            }
-        } finally {
-            put();
-        }
-    }
-
-    private void vunmapLocked() {
-        assertLocked();
-        int v;
-        while (true) {
-            v = vmapCount;
-            if (v <= 0) {
-                return; // freed meanwhile (sentinel) or already balanced: nothing to drop
-            }
-            if (VMAP.compareAndSet(this, v, v - 1)) {
-                break;
-            }
-        }
-        if (v == 1) {
-            unpinLocked();
-        }
-    }
-
     /**
      * Unmaps the cached mapping. Reservation held, or the object unreachable (free), or dying:
      * racing callers may both unmap, which is idempotent.
@@ -547,79 +401,68 @@ public final class GemObject extends GemRefs {
         }
     }
 
-    /** @return whether a mapping is cached (tests, benchmarks) */
-    public boolean hasCachedMapping() {
-        return mapping != null;
+    private void vunmapSlow() {
+        boolean locked;
+        try {
+            locked = begin();
+        } catch (IllegalStateException freedOrClosed) {
+            return; // freed with the view open, or the manager closed: the mapping is torn down already
+        }
+        try {
+            Vmaps.vunmapLocked(this);
+        } finally {
+            end(locked);
+        }
     }
 
     /** Drops a cached mapping of an object that is not vmapped (benchmarks measure cold vmaps). */
     public void dropCachedMapping() {
-        boolean locked = begin();
-        try {
-            if (vmapCount == 0) {
-                teardownMapping();
+        locked(o -> {
+            if (o.vmapCount == 0) {
+                o.teardownMapping();
             }
-        } finally {
-            end(locked);
-        }
+        });
+    }
+
+    /** @return whether a mapping is cached (tests, benchmarks) */
+    public boolean hasCachedMapping() {
+        return mapping != null;
     }
 
     // ---- read / write ----------------------------------------------------------------------
 
     /** Copies object bytes [offset, offset + dst.byteSize()) into dst; holes read as zero. */
     public void read(long offset, MemorySegment dst) {
-        boolean locked = begin();
-        try {
-            checkContentLocked();
-            markAccessed();
-            if (state == EVICTED) {
-                Backing.ensureResidentLocked(this, 0, 0);
-            }
-            Backing.copyLocked(this, offset, dst, dst.byteSize(), false);
-        } finally {
-            end(locked);
-        }
+        locked(o -> Backing.readLocked(o, offset, dst));
     }
 
     /** Copies src into object bytes [offset, offset + src.byteSize()); all or nothing. */
     public void write(long offset, MemorySegment src) {
-        boolean locked = begin();
-        try {
-            checkContentLocked();
-            markAccessed();
-            long length = src.byteSize();
-            if (length > 0) {
-                int shift = dev().pageShift();
-                Backing.ensureResidentLocked(this, (int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);
-                Backing.copyLocked(this, offset, src, length, true);
-            }
-        } finally {
-            end(locked);
-        }
+        locked(o -> Backing.writeLocked(o, offset, src));
     }
 
     // ---- madvise ---------------------------------------------------------------------------
 
     /** @return retained: false once purged (and nothing changes) */
     public boolean madvise(Madvise advice) {
-        boolean locked = begin();
-        try {
-            if (state == PURGED) {
-                return false;
-            }
-            if (advice == Madvise.DONTNEED) {
-                if (pinCount > 0) {
-                    throw new IllegalStateException("madvise(DONTNEED) on a pinned object");
-                }
-                dontNeed = true;
-            } else {
-                dontNeed = false;
-            }
-            lruUpdate();
-            return true;
-        } finally {
-            end(locked);
+        return lockedCall(o -> o.madviseLocked(advice));
+    }
+
+    private boolean madviseLocked(Madvise advice) {
+        assertLocked();
+        if (state == PURGED) {
+            return false;
         }
+        if (advice == Madvise.DONTNEED) {
+            if (pinCount > 0) {
+                throw new IllegalStateException("madvise(DONTNEED) on a pinned object");
+            }
+            dontNeed = true;
+        } else {
+            dontNeed = false;
+        }
+        lruUpdate();
+        return true;
     }
 
     // ---- reclaim ---------------------------------------------------------------------------
@@ -732,16 +575,8 @@ public final class GemObject extends GemRefs {
         if (pins > 0) {
             dev().pinnedFrames(-pages);
         }
-        if (!closing && st == RESIDENT && PageTables.isContiguous(table, tableBase)) {
-            dev().frames().free(tableBase, pages); // one run: no list needed
-        } else if (!closing) {
-            ExtentList units = new ExtentList();
-            PageTables.units(table, tableBase, pages, units);
-            if (st == RESIDENT) {
-                dev().freeFrames(units);
-            } else if (st == EVICTED && !units.isEmpty()) {
-                dev().swap().free(units);
-            }
+        if (!closing) {
+            Backing.freeUnits(this, st);
         }
         dev().listeners(this, null);
         clearTable();

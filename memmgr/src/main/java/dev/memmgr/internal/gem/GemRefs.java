@@ -1,11 +1,16 @@
 package dev.memmgr.internal.gem;
 
 import dev.memmgr.internal.reclaim.LruNode;
+import dev.memmgr.internal.resv.Resv;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
- * The reference counts of a buffer object (kref and the GEM handle).
+ * The reference counts of a buffer object (kref and the GEM handle), and the template every
+ * slow-path operation runs in: a transient reference, then the reservation (unless the calling
+ * thread holds it), then the device {@link Gate}; undone in the reverse order.
  *
  * <p>{@code refs} packs two counts in one long: the high half counts lifetime references (the
  * handle, the user's retains and lookups), the low half transient ones taken by operations in
@@ -15,7 +20,7 @@ import java.lang.invoke.VarHandle;
  * {@code userRefs} counts retains and lookups alone, so that a release without one is refused
  * and changes nothing.
  *
- * <p>Lock-free; every method is thread-safe.
+ * <p>The counts are lock-free; every method is thread-safe.
  */
 abstract class GemRefs extends LruNode {
     static final long LIFETIME = 1L << 32;
@@ -48,6 +53,12 @@ abstract class GemRefs extends LruNode {
      * No lock; may race with those operations.
      */
     abstract void dying();
+
+    /** @return the object's reservation */
+    abstract Resv resv();
+
+    /** @return the gate of the object's device */
+    abstract Gate gate();
 
     /** Takes the object's handle out of its client's table. */
     abstract void closeHandleInFile();
@@ -143,5 +154,66 @@ abstract class GemRefs extends LruNode {
             free();
         }
         assert (r & TRANSIENT_MASK) != TRANSIENT_MASK : "transient reference underflow";
+    }
+
+    // ---- the operation template ------------------------------------------------------------
+
+    /**
+     * Starts a slow-path operation: a transient reference, the reservation (unless this thread
+     * holds it) and the device gate.
+     *
+     * @return whether the reservation was locked here (to unlock in {@link #end(boolean)})
+     * @throws IllegalStateException if the object is freed or the manager closed
+     */
+    final boolean begin() {
+        if (!tryGet()) {
+            throw freedException();
+        }
+        boolean locked = false;
+        Resv resv = resv();
+        try {
+            if (!resv.isHeldByCurrentThread()) {
+                resv.lock();
+                locked = true;
+            }
+            if (!gate().enter()) {
+                throw new IllegalStateException("memory manager is closed");
+            }
+        } catch (RuntimeException | Error e) {
+            if (locked) {
+                resv.unlock();
+            }
+            put();
+            throw e;
+        }
+        return locked;
+    }
+
+    final void end(boolean locked) {
+        gate().exit();
+        if (locked) {
+            resv().unlock();
+        }
+        put();
+    }
+
+    /** Runs a slow-path step in the operation template (see {@link #begin()}). */
+    final void locked(Consumer<GemObject> step) {
+        boolean locked = begin();
+        try {
+            step.accept((GemObject) this); // the only subclass
+        } finally {
+            end(locked);
+        }
+    }
+
+    /** {@link #locked(Consumer)} for a step with a result. */
+    final <R> R lockedCall(Function<GemObject, R> step) {
+        boolean locked = begin();
+        try {
+            return step.apply((GemObject) this);
+        } finally {
+            end(locked);
+        }
     }
 }
