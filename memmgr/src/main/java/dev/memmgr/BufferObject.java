@@ -39,17 +39,29 @@ public final class BufferObject implements AutoCloseable {
         this.obj = obj;
     }
 
-    /** @return bytes, a whole number of pages; answers after free */
+    /**
+     * Returns the size in bytes, a whole number of pages; answers after free.
+     *
+     * @return bytes, a whole number of pages; answers after free
+     */
     public long size() {
         return obj.size();
     }
 
-    /** @return the handle in the owner client; answers after free */
+    /**
+     * Returns the handle in the owner client; answers after free.
+     *
+     * @return the handle in the owner client; answers after free
+     */
     public int handle() {
         return obj.handle();
     }
 
-    /** @return the client that created the object */
+    /**
+     * Returns the client that created the object.
+     *
+     * @return the client that created the object
+     */
     public Client owner() {
         return (Client) obj.file().facade();
     }
@@ -78,7 +90,11 @@ public final class BufferObject implements AutoCloseable {
         obj.releaseUser();
     }
 
-    /** @return references: the open handle plus retains and lookups not released; 0 once freed */
+    /**
+     * Returns the reference count: the open handle plus retains and lookups not released; 0 once freed.
+     *
+     * @return references: the open handle plus retains and lookups not released; 0 once freed
+     */
     public int refCount() {
         return obj.refCount();
     }
@@ -158,6 +174,8 @@ public final class BufferObject implements AutoCloseable {
      * Pages never written read as zero; reading them allocates nothing (an unpopulated object
      * stays so). An evicted object is swapped in.
      *
+     * @param offset the first byte of the object to copy
+     * @param dst where the bytes go; all of it is filled
      * @throws NullPointerException if dst is null
      * @throws IndexOutOfBoundsException if the range is not inside the object
      * @throws IllegalArgumentException if dst is read-only
@@ -178,6 +196,8 @@ public final class BufferObject implements AutoCloseable {
      * what it needs. All or nothing: every frame is secured before any byte is copied, so a
      * failure leaves residency and content as they were.
      *
+     * @param offset the first byte of the object to write
+     * @param src the bytes; all of it is copied
      * @throws NullPointerException if src is null
      * @throws IndexOutOfBoundsException if the range is not inside the object
      * @throws PurgedException if the object was purged
@@ -195,6 +215,7 @@ public final class BufferObject implements AutoCloseable {
      * pressure it is destroyed before anything needed is evicted. WILLNEED takes that back, if it
      * is not too late.
      *
+     * @param advice whether the content is needed
      * @return whether the content is retained: false once purged (nothing changes then)
      * @throws NullPointerException if advice is null
      * @throws IllegalStateException on DONTNEED for a pinned (or vmapped) object, or if the object
@@ -205,27 +226,45 @@ public final class BufferObject implements AutoCloseable {
         return obj.madvise(advice);
     }
 
-    /** @return where the content lives (a snapshot); {@link Residency#UNPOPULATED} once freed */
+    /**
+     * Returns where the content lives (a snapshot); {@link Residency#UNPOPULATED} once freed.
+     *
+     * @return where the content lives (a snapshot); {@link Residency#UNPOPULATED} once freed
+     */
     public Residency residency() {
         return obj.residency();
     }
 
-    /** @return weak page uses, including the one all pins hold together; 0 once freed */
+    /**
+     * Returns the number of weak page uses, including the one all pins hold together; 0 once freed.
+     *
+     * @return weak page uses, including the one all pins hold together; 0 once freed
+     */
     public int pagesUseCount() {
         return obj.pagesUseCount();
     }
 
-    /** @return pins, including the one all vmaps hold together; 0 once freed */
+    /**
+     * Returns the number of pins, including the one all vmaps hold together; 0 once freed.
+     *
+     * @return pins, including the one all vmaps hold together; 0 once freed
+     */
     public int pinCount() {
         return obj.pinCount();
     }
 
-    /** @return open vmaps; 0 once freed */
+    /**
+     * Returns the number of open vmaps; 0 once freed.
+     *
+     * @return open vmaps; 0 once freed
+     */
     public int vmapCount() {
         return obj.vmapCount();
     }
 
     /**
+     * Returns the reservation.
+     *
      * @return the reservation: the object's lock and its fences
      * @throws IllegalStateException if the object is freed
      */

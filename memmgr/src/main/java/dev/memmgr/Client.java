@@ -20,12 +20,20 @@ public final class Client implements AutoCloseable {
         file.facade(this);
     }
 
-    /** @return the name given to {@link MemoryManager#openClient(String)}; answers after close too */
+    /**
+     * Returns the name given to {@link MemoryManager#openClient(String)}; answers after close too.
+     *
+     * @return the name given to {@link MemoryManager#openClient(String)}; answers after close too
+     */
     public String name() {
         return file.name();
     }
 
-    /** @return the manager this client belongs to */
+    /**
+     * Returns the manager this client belongs to.
+     *
+     * @return the manager this client belongs to
+     */
     public MemoryManager manager() {
         return manager;
     }
@@ -68,6 +76,8 @@ public final class Client implements AutoCloseable {
     }
 
     /**
+     * Returns this client's usage.
+     *
      * @return the usage of the objects with open handles in this client (a snapshot)
      * @throws IllegalStateException if this client or the manager is closed
      */

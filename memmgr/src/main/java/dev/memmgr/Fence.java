@@ -61,7 +61,11 @@ public final class Fence {
         }
     }
 
-    /** @return whether {@link #signal()} has been called; never blocks */
+    /**
+     * Returns whether {@link #signal()} has been called; never blocks.
+     *
+     * @return whether {@link #signal()} has been called; never blocks
+     */
     public boolean isSignaled() {
         return signaled;
     }

@@ -40,7 +40,11 @@ public final class MemoryManager implements AutoCloseable {
         this.dev = dev;
     }
 
-    /** @return a builder with the defaults: 256 MiB, 4 KiB pages, a temp swap file of twice the capacity */
+    /**
+     * Returns a builder with the defaults: 256 MiB, 4 KiB pages, a temp swap file of twice the capacity.
+     *
+     * @return a builder with the defaults: 256 MiB, 4 KiB pages, a temp swap file of twice the capacity
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -49,6 +53,7 @@ public final class MemoryManager implements AutoCloseable {
      * Opens a client: a namespace of handles to buffer objects, with its own statistics.
      *
      * @param name shown in fdinfo and log messages
+     * @return the new client
      * @throws NullPointerException if name is null
      * @throws IllegalStateException if the manager is closed
      */
@@ -57,17 +62,29 @@ public final class MemoryManager implements AutoCloseable {
         return new Client(this, dev.openFile(name));
     }
 
-    /** @return bytes per page; answers after close too */
+    /**
+     * Returns the page size in bytes; answers after close too.
+     *
+     * @return bytes per page; answers after close too
+     */
     public int pageSize() {
         return dev.pageSize();
     }
 
-    /** @return bytes of page frames; answers after close too */
+    /**
+     * Returns the capacity: bytes of page frames; answers after close too.
+     *
+     * @return bytes of page frames; answers after close too
+     */
     public long capacity() {
         return dev.capacity();
     }
 
-    /** @return a snapshot of memory use; never blocks on object locks; answers after close too */
+    /**
+     * Returns a snapshot of memory use; never blocks on object locks; answers after close too.
+     *
+     * @return a snapshot of memory use; never blocks on object locks; answers after close too
+     */
     public MemoryStats stats() {
         return dev.stats();
     }
@@ -96,7 +113,11 @@ public final class MemoryManager implements AutoCloseable {
         dev.close();
     }
 
-    /** @return the device behind this manager (internal: tests and benchmarks) */
+    /**
+     * Returns the device behind this manager (internal: tests and benchmarks).
+     *
+     * @return the device behind this manager (internal: tests and benchmarks)
+     */
     GemDevice device() {
         return dev;
     }
@@ -126,6 +147,8 @@ public final class MemoryManager implements AutoCloseable {
         }
 
         /**
+         * Sets the bytes of page frames (the hard budget; default 256 MiB).
+         *
          * @param bytes bytes of page frames; positive, and a multiple of the page size at build
          * @return this builder
          * @throws IllegalArgumentException if bytes is not positive
@@ -139,6 +162,8 @@ public final class MemoryManager implements AutoCloseable {
         }
 
         /**
+         * Sets the page size (default 4096).
+         *
          * @param bytes a power of two, at least the OS page size (4096), at most 1 GiB
          * @return this builder
          * @throws IllegalArgumentException otherwise
@@ -172,7 +197,11 @@ public final class MemoryManager implements AutoCloseable {
             return this;
         }
 
-        /** Disables eviction (purge still works). @return this builder */
+        /**
+         * Disables eviction (purge still works).
+         *
+         * @return this builder
+         */
         public Builder noSwap() {
             this.noSwap = true;
             this.swapFile = null;
@@ -181,6 +210,8 @@ public final class MemoryManager implements AutoCloseable {
         }
 
         /**
+         * Sets the watermarks of background reclaim (defaults 0.05 and 0.10).
+         *
          * @param low fraction of the capacity under which free frames wake background reclaim
          * @param high fraction of the capacity background reclaim frees up to
          * @return this builder
@@ -195,7 +226,12 @@ public final class MemoryManager implements AutoCloseable {
             return this;
         }
 
-        /** @param on whether a background thread keeps free frames between the watermarks @return this builder */
+        /**
+         * Turns the background reclaim thread on or off (default on).
+         *
+         * @param on whether a background thread keeps free frames between the watermarks
+         * @return this builder
+         */
         public Builder backgroundReclaim(boolean on) {
             this.backgroundReclaim = on;
             return this;

@@ -39,17 +39,30 @@ public final class Reservation {
         resv.lock();
     }
 
-    /** @return true if the lock was free and is now held; never blocks (false if held, even by the caller) */
+    /**
+     * Takes the lock if it is free; never blocks. Fails if any thread holds it, the caller included
+     * (the lock is not reentrant).
+     *
+     * @return true if the lock was free and is now held; never blocks (false if held, even by the caller)
+     */
     public boolean tryLock() {
         return resv.tryLock();
     }
 
-    /** @throws IllegalStateException if the calling thread does not hold the lock */
+    /**
+     * Releases the lock.
+     *
+     * @throws IllegalStateException if the calling thread does not hold the lock
+     */
     public void unlock() {
         resv.unlock();
     }
 
-    /** @return whether the calling thread holds the lock */
+    /**
+     * Returns whether the calling thread holds the lock.
+     *
+     * @return whether the calling thread holds the lock
+     */
     public boolean isHeldByCurrentThread() {
         return resv.isHeldByCurrentThread();
     }
@@ -58,6 +71,8 @@ public final class Reservation {
      * Attaches a fence, with or without the lock held; the object is busy until it signals.
      * Counts as a use for the LRU.
      *
+     * @param fence the fence
+     * @param usage how the work uses the object
      * @throws NullPointerException if fence or usage is null
      */
     public void addFence(Fence fence, FenceUsage usage) {
@@ -66,7 +81,10 @@ public final class Reservation {
     }
 
     /**
-     * @return true when every fence of {@code usage} or a stronger usage has signaled; never blocks
+     * Tells whether the object is idle for a usage, without blocking.
+     *
+     * @param usage the usage; fences of it and of every stronger usage count
+     * @return true when every fence of {@code usage} or a stronger usage has signaled
      * @throws NullPointerException if usage is null
      */
     public boolean isIdle(FenceUsage usage) {
@@ -78,6 +96,8 @@ public final class Reservation {
      * attached during the wait are not waited for. An interrupt ends the wait (returning false
      * unless idle, with the interrupt status set).
      *
+     * @param usage the usage; fences of it and of every stronger usage count
+     * @param timeout how long to wait at most
      * @return true if idle, false if the timeout elapsed first
      * @throws NullPointerException if usage or timeout is null
      */

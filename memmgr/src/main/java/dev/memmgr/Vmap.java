@@ -33,7 +33,11 @@ public final class Vmap implements AutoCloseable {
         return segment;
     }
 
-    /** @return whether this view was closed */
+    /**
+     * Returns whether this view was closed.
+     *
+     * @return whether this view was closed
+     */
     public boolean isClosed() {
         synchronized (this) {
             return closed;
