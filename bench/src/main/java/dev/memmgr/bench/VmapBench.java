@@ -70,6 +70,8 @@ public class VmapBench {
             s.getPages();
             spacers.add(s);
         }
+        BufferObject filler = client.create(mm.stats().free()); // no free run left but the holes below
+        filler.getPages();
         for (int i = 0; i < spacers.size(); i += 2) {
             spacers.get(i).putPages();
             spacers.get(i).close();
@@ -77,6 +79,8 @@ public class VmapBench {
         scattered = client.create((long) pages * page);
         scattered.getPages();
         scatteredGem = Access.gem(scattered);
+        filler.putPages();
+        filler.close();
     }
 
     @TearDown(Level.Trial)
