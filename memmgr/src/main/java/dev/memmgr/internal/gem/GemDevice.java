@@ -134,11 +134,6 @@ public final class GemDevice {
         return swap;
     }
 
-    /** @return the LRU lists (tests) */
-    public Lru lruLists() {
-        return lru;
-    }
-
     /** @return background reclaim passes so far, or -1 without the thread (tests) */
     public long backgroundPasses() {
         return reclaimThread == null ? -1 : reclaimThread.passes();

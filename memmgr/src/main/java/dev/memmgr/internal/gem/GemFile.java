@@ -124,20 +124,6 @@ public final class GemFile {
         }
     }
 
-    /** @return the objects with open handles (a snapshot) */
-    public List<GemObject> objects() {
-        synchronized (this) {
-            return new ArrayList<>(handles.values());
-        }
-    }
-
-    /** @return the number of open handles */
-    public int handleCount() {
-        synchronized (this) {
-            return handles.size();
-        }
-    }
-
     /**
      * Per-client statistics over the objects with open handles (drm-usage-stats): total size,
      * shared (none until buffer sharing exists), resident and evicted bytes, purgeable (DONTNEED,

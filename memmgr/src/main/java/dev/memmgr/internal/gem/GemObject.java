@@ -424,11 +424,6 @@ public final class GemObject extends GemRefs {
         });
     }
 
-    /** @return whether a mapping is cached (tests, benchmarks) */
-    public boolean hasCachedMapping() {
-        return mapping != null;
-    }
-
     // ---- read / write ----------------------------------------------------------------------
 
     /** Copies object bytes [offset, offset + dst.byteSize()) into dst; holes read as zero. */

@@ -82,10 +82,6 @@ abstract class GemRefs extends LruNode {
         return refs >>> 32 == 0 || isFreed();
     }
 
-    public boolean isHandleOpen() {
-        return handleOpen == 1;
-    }
-
     /** retain(): a lifetime reference the caller gives back with {@link #releaseUser()}. */
     public void retainUser() {
         while (true) {

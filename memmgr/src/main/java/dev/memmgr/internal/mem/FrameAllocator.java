@@ -134,11 +134,6 @@ public final class FrameAllocator {
         return runs.isAllocated(frame, count);
     }
 
-    /** @return the number of free runs (fragmentation) */
-    public int freeRunCount() {
-        return runs.freeRunCount();
-    }
-
     private void maybeTrim() {
         if (runs.dirtyFreeCount() > trimThreshold) {
             trim();

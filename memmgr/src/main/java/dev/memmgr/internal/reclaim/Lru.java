@@ -87,20 +87,6 @@ public final class Lru {
         }
     }
 
-    /** @return the nodes of a list from least to most recently used (tests, diagnostics) */
-    public List<LruNode> snapshot(byte list) {
-        lock.lock();
-        try {
-            List<LruNode> out = new ArrayList<>(count[list]);
-            for (LruNode n = head[list]; n != null; n = n.next) {
-                out.add(n);
-            }
-            return out;
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /** Takes every node off every list and returns them (manager close). */
     public List<LruNode> drainAll() {
         lock.lock();

@@ -37,22 +37,12 @@ public abstract class LruNode {
         accessed = false;
     }
 
-    /** @return whether the object was used since it was last moved or looked at (tests) */
-    public final boolean isAccessed() {
-        return accessed;
-    }
-
     final boolean testAndClearAccessed() {
         boolean was = accessed;
         if (was) {
             accessed = false;
         }
         return was;
-    }
-
-    /** @return the LRU list this object is on (a snapshot, for tests and stats) */
-    public final byte lruList() {
-        return list;
     }
 
     /**

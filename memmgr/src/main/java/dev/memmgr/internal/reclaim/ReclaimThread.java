@@ -61,11 +61,6 @@ public final class ReclaimThread {
         return passes;
     }
 
-    /** @return whether the thread is asleep with no pass requested (tests) */
-    public boolean isIdle() {
-        return !pending && thread.getState() != Thread.State.RUNNABLE;
-    }
-
     /** Stops the thread and waits for it (bounded); idempotent. */
     public void stop() {
         stopped = true;

@@ -24,11 +24,6 @@ public final class AcquireContext implements AutoCloseable {
     private final List<Resv> held = new ArrayList<>();
     private boolean done;
 
-    /** @return this context's age: smaller is older */
-    public long stamp() {
-        return stamp;
-    }
-
     boolean isOlderThan(AcquireContext other) {
         return other == null || stamp < other.stamp;
     }
@@ -80,11 +75,6 @@ public final class AcquireContext implements AutoCloseable {
             }
             return;
         }
-    }
-
-    /** @return the reservations this context holds, in locking order */
-    public List<Resv> held() {
-        return List.copyOf(held);
     }
 
     /** Unlocks every reservation this context holds. */

@@ -260,13 +260,6 @@ public final class Resv {
         return true;
     }
 
-    /** @return the number of attached fences not yet pruned (signaled ones may still count) */
-    public int fenceCount() {
-        synchronized (this) {
-            return fenceCount;
-        }
-    }
-
     private boolean covers(FenceUsage query, int i) {
         return ((FenceUsage) fences[2 * i + 1]).ordinal() <= query.ordinal();
     }
