@@ -1,5 +1,6 @@
 package dev.memmgr;
 
+import dev.memmgr.internal.resv.Timeouts;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,7 +86,7 @@ public final class Fence {
         if (signaled) {
             return true;
         }
-        long deadline = System.nanoTime() + saturatedNanos(timeout);
+        long deadline = System.nanoTime() + Timeouts.nanos(timeout);
         synchronized (this) {
             while (!signaled) {
                 long left = deadline - System.nanoTime();
@@ -122,14 +123,6 @@ public final class Fence {
             }
         }
         action.run();
-    }
-
-    static long saturatedNanos(Duration d) {
-        try {
-            return Math.max(0, d.toNanos());
-        } catch (ArithmeticException e) {
-            return d.isNegative() ? 0 : Long.MAX_VALUE / 4;
-        }
     }
 
     @Override

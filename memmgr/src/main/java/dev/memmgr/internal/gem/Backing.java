@@ -41,8 +41,9 @@ final class Backing {
     }
 
     /**
-     * Returns the frames (state RESIDENT) or swap slots (EVICTED) of an object being freed. No
-     * lock: nobody else can reach the object.
+     * Returns the frames (state RESIDENT) or swap slots (EVICTED) of the object's table. The
+     * reservation held (purge), or no lock when the object is being freed: nobody else can
+     * reach it.
      */
     static void freeUnits(GemObject o, int state) {
         if (state == GemObject.RESIDENT && PageTables.isContiguous(o.table, o.tableBase)) {
@@ -169,15 +170,8 @@ final class Backing {
         o.assertLocked();
         o.teardownMapping();
         notifyListenersLocked(o, true);
-        ExtentList units = new ExtentList();
-        PageTables.units(o.table, o.tableBase, o.pages(), units);
-        int freedFrames = 0;
-        if (o.state == GemObject.RESIDENT) {
-            o.dev().freeFrames(units);
-            freedFrames = (int) units.units();
-        } else if (!units.isEmpty()) {
-            o.dev().swap().free(units);
-        }
+        int freedFrames = o.state == GemObject.RESIDENT ? o.backed : 0;
+        freeUnits(o, o.state);
         o.clearTable();
         o.backed = 0;
         o.state = GemObject.PURGED;

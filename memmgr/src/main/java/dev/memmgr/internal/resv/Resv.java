@@ -244,13 +244,7 @@ public final class Resv {
             }
             pending = Arrays.copyOf(pending, n);
         }
-        long timeoutNanos;
-        try {
-            timeoutNanos = Math.max(0, timeout.toNanos());
-        } catch (ArithmeticException e) {
-            timeoutNanos = timeout.isNegative() ? 0 : Long.MAX_VALUE / 4;
-        }
-        long deadline = System.nanoTime() + timeoutNanos;
+        long deadline = System.nanoTime() + Timeouts.nanos(timeout);
         for (Fence f : pending) {
             long left = deadline - System.nanoTime();
             if (!f.await(Duration.ofNanos(Math.max(0, left)))) {
