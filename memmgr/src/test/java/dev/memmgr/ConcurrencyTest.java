@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.memmgr.ReclaimTestSupport.Managers;
 import dev.memmgr.ReclaimTestSupport.Workers;
 import dev.memmgr.internal.Access;
 import dev.memmgr.internal.resv.AcquireContext;
@@ -54,26 +55,19 @@ class ConcurrencyTest {
 
     @TempDir
     Path tmp;
-    private final List<MemoryManager> managers = new ArrayList<>();
+    private final Managers managers = new Managers();
     private MemoryManager mm;
     private Client client;
 
     @BeforeEach
     void setUp() {
-        mm = track(manager(CAP, tmp.resolve("swap"), 32 * MiB));
+        mm = managers.track(manager(CAP, tmp.resolve("swap"), 32 * MiB));
         client = mm.openClient("concurrency");
     }
 
     @AfterEach
     void tearDown() {
-        for (MemoryManager m : managers) {
-            m.close();
-        }
-    }
-
-    private MemoryManager track(MemoryManager m) {
-        managers.add(m);
-        return m;
+        managers.close();
     }
 
     /** Reads {@code length} bytes at {@code offset} and compares them with the expected content. */
@@ -366,7 +360,7 @@ class ConcurrencyTest {
 
     @Test
     void mixedOperationsFromTwoThreadsWithBackgroundReclaimKeepEveryByte() {
-        MemoryManager bg = track(MemoryManager.builder().capacity(4 * MiB).swapFile(tmp.resolve("bg-swap"), 32 * MiB)
+        MemoryManager bg = managers.track(MemoryManager.builder().capacity(4 * MiB).swapFile(tmp.resolve("bg-swap"), 32 * MiB)
                 .watermarks(0.25, 0.5).backgroundReclaim(true).build());
         Client c = bg.openClient("mixed");
         BufferObject shared = c.create(256 * KiB);

@@ -19,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.memmgr.ReclaimTestSupport.Managers;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,26 +48,19 @@ class ReclaimTest {
 
     @TempDir
     Path tmp;
-    private final List<MemoryManager> managers = new ArrayList<>();
+    private final Managers managers = new Managers();
     private MemoryManager mm;
     private Client client;
 
     @BeforeEach
     void setUp() {
-        mm = track(manager(CAP, tmp.resolve("swap"), SWAP));
+        mm = managers.track(manager(CAP, tmp.resolve("swap"), SWAP));
         client = mm.openClient("reclaim");
     }
 
     @AfterEach
     void tearDown() {
-        for (MemoryManager m : managers) {
-            m.close();
-        }
-    }
-
-    private MemoryManager track(MemoryManager m) {
-        managers.add(m);
-        return m;
+        managers.close();
     }
 
     private BufferObject written(long size, long seed, Map<BufferObject, byte[]> expected) {
@@ -534,7 +528,7 @@ class ReclaimTest {
 
     @Test
     void withoutSwapNothingIsEvictedOnlyPurged() {
-        MemoryManager ns = track(MemoryManager.builder().capacity(CAP).noSwap().backgroundReclaim(false).build());
+        MemoryManager ns = managers.track(MemoryManager.builder().capacity(CAP).noSwap().backgroundReclaim(false).build());
         Client c = ns.openClient("noswap");
         Map<BufferObject, byte[]> needed = new HashMap<>();
         for (int i = 0; i < 6; i++) {
@@ -576,7 +570,7 @@ class ReclaimTest {
     @Test
     void swapExhaustionStopsEvictionAndNothingIsLost() {
         // 600 slots: room for two objects of 256 pages, not three
-        MemoryManager small = track(manager(CAP, tmp.resolve("small-swap"), 600L * PAGE));
+        MemoryManager small = managers.track(manager(CAP, tmp.resolve("small-swap"), 600L * PAGE));
         Client c = small.openClient("small");
         Map<BufferObject, byte[]> expected = new HashMap<>();
         List<BufferObject> bos = new ArrayList<>();

@@ -39,6 +39,25 @@ final class ReclaimTestSupport {
 
     // ---- managers ----------------------------------------------------------------------------
 
+    /** The managers a test opened, closed after it (in {@code @AfterEach}). */
+    static final class Managers implements AutoCloseable {
+        private final List<MemoryManager> open = new ArrayList<>();
+
+        /** @return m, to be closed by {@link #close()} */
+        MemoryManager track(MemoryManager m) {
+            open.add(m);
+            return m;
+        }
+
+        @Override
+        public void close() {
+            for (MemoryManager m : open) {
+                m.close();
+            }
+            open.clear();
+        }
+    }
+
     /** A builder with 4 KiB pages, a swap file of {@code swapBytes} at {@code swap}, no background reclaim. */
     static MemoryManager.Builder builder(long capacity, Path swap, long swapBytes) {
         return MemoryManager.builder().capacity(capacity).pageSize(PAGE).swapFile(swap, swapBytes)

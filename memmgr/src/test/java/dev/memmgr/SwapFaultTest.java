@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.memmgr.ReclaimTestSupport.Managers;
 import dev.memmgr.internal.swap.SwapFaults;
 import dev.memmgr.internal.sys.Errno;
 import java.lang.foreign.MemorySegment;
@@ -42,14 +43,14 @@ class SwapFaultTest {
 
     @TempDir
     Path tmp;
-    private final List<MemoryManager> managers = new ArrayList<>();
+    private final Managers managers = new Managers();
     private MemoryManager mm;
     private Client client;
     private SwapFaults faults;
 
     @BeforeEach
     void setUp() {
-        mm = track(manager(CAP, tmp.resolve("swap"), SWAP));
+        mm = managers.track(manager(CAP, tmp.resolve("swap"), SWAP));
         client = mm.openClient("faults");
         faults = SwapFaults.install(mm.device().swapSpace());
     }
@@ -57,14 +58,7 @@ class SwapFaultTest {
     @AfterEach
     void tearDown() {
         faults.restore();
-        for (MemoryManager m : managers) {
-            m.close();
-        }
-    }
-
-    private MemoryManager track(MemoryManager m) {
-        managers.add(m);
-        return m;
+        managers.close();
     }
 
     // ---- eviction writes -----------------------------------------------------------------------
@@ -256,7 +250,7 @@ class SwapFaultTest {
 
     @Test
     void tinySwapEvictsNoMoreThanItHoldsThenOutOfMemoryAndNothingIsDamaged() {
-        MemoryManager tiny = track(manager(64L * PAGE, tmp.resolve("tiny"), 3L * PAGE));
+        MemoryManager tiny = managers.track(manager(64L * PAGE, tmp.resolve("tiny"), 3L * PAGE));
         Client c = tiny.openClient("tiny");
         assertEquals(3L * PAGE, tiny.stats().swapCapacity());
         Map<BufferObject, byte[]> expected = new HashMap<>();
