@@ -63,7 +63,7 @@ public final class BufferObject implements AutoCloseable {
      * @return the client that created the object
      */
     public Client owner() {
-        return (Client) obj.file().facade();
+        return obj.file().facade();
     }
 
     /**
@@ -154,12 +154,19 @@ public final class BufferObject implements AutoCloseable {
      * Maps the object into one contiguous, zero-copy CPU view: writes through it are the object's
      * content. All open views of an object share one mapping and hold one pin together; a view of
      * an already mapped object costs no system call, and a mapping is cached after its last view
-     * closes until the object's frames go. Once the last view is closed and the mapping torn
-     * down (eviction, purge, free, manager close), access through the segment throws
-     * IllegalStateException: never a crash, never another object's memory.
+     * closes until the object's frames go or the process's budget of memory mappings needs it.
+     * Once the last view is closed and the mapping torn down (eviction, purge, free, manager
+     * close), access through the segment throws IllegalStateException, or, while another thread
+     * still has the segment in use (a blocking read into it, a native call), reads zeros and
+     * writes nowhere: never a crash, never another object's memory.
+     *
+     * <p>A scattered object is first moved into one run of free frames when there is one, so that
+     * it is mapped with a single mmap.
      *
      * @return a new view; close it when done
      * @throws IllegalStateException if the object is marked DONTNEED, freed, or the manager closed
+     * @throws MemoryManagerException if the mapping does not fit the process's budget of memory
+     *     mappings (nothing changes)
      * @throws PurgedException if the object was purged
      * @throws GpuOutOfMemoryException if frames cannot be found (nothing changes)
      * @throws SwapException if swap-in fails (the object stays evicted)
@@ -172,7 +179,9 @@ public final class BufferObject implements AutoCloseable {
     /**
      * Copies {@code dst.byteSize()} bytes of the object, from {@code offset}, into {@code dst}.
      * Pages never written read as zero; reading them allocates nothing (an unpopulated object
-     * stays so). An evicted object is swapped in.
+     * stays so). An evicted object is swapped in. Reading zero bytes does nothing at all. A
+     * destination that aliases the object (a slice of its own view) gets the bytes as if they
+     * went through a temporary buffer.
      *
      * @param offset the first byte of the object to copy
      * @param dst where the bytes go; all of it is filled
@@ -180,7 +189,9 @@ public final class BufferObject implements AutoCloseable {
      * @throws IndexOutOfBoundsException if the range is not inside the object
      * @throws IllegalArgumentException if dst is read-only
      * @throws PurgedException if the object was purged
-     * @throws IllegalStateException if the object is freed or the manager closed
+     * @throws IllegalStateException if the object is freed, the manager closed, or dst's arena
+     *     closed (checked before anything moves)
+     * @throws WrongThreadException if dst is confined to another thread
      */
     public void read(long offset, MemorySegment dst) {
         Objects.requireNonNull(dst, "dst");
@@ -193,8 +204,10 @@ public final class BufferObject implements AutoCloseable {
 
     /**
      * Copies {@code src} into the object at {@code offset}, populating (zeroed) or swapping in
-     * what it needs. All or nothing: every frame is secured before any byte is copied, so a
-     * failure leaves residency and content as they were.
+     * what it needs. All or nothing: the source is checked and every frame is secured before
+     * any byte is copied, so a failure leaves residency and content as they were. Writing zero
+     * bytes does nothing at all. A source that aliases the object (a slice of its own view) is
+     * copied as if through a temporary buffer (memmove).
      *
      * @param offset the first byte of the object to write
      * @param src the bytes; all of it is copied
@@ -202,7 +215,9 @@ public final class BufferObject implements AutoCloseable {
      * @throws IndexOutOfBoundsException if the range is not inside the object
      * @throws PurgedException if the object was purged
      * @throws GpuOutOfMemoryException if frames cannot be found (nothing changes)
-     * @throws IllegalStateException if the object is freed or the manager closed
+     * @throws IllegalStateException if the object is freed, the manager closed, or src's arena
+     *     closed (nothing changes)
+     * @throws WrongThreadException if src is confined to another thread (nothing changes)
      */
     public void write(long offset, MemorySegment src) {
         Objects.requireNonNull(src, "src");
@@ -263,15 +278,14 @@ public final class BufferObject implements AutoCloseable {
     }
 
     /**
-     * Returns the reservation.
+     * Returns the reservation. It keeps answering after the object is freed, so that a thread
+     * that locked it can always unlock it, whoever frees the object meanwhile (closing the last
+     * handle, the client or the manager); operations waiting for the lock then fail with
+     * IllegalStateException. Fences may still be added and queried; locking it is harmless.
      *
      * @return the reservation: the object's lock and its fences
-     * @throws IllegalStateException if the object is freed
      */
     public Reservation resv() {
-        if (obj.isDying()) {
-            throw new IllegalStateException("buffer object " + obj.handle() + " is freed");
-        }
         return new Reservation(obj);
     }
 

@@ -1,7 +1,6 @@
 package dev.memmgr;
 
 import dev.memmgr.internal.gem.GemFile;
-import dev.memmgr.internal.gem.GemObject;
 
 /**
  * One user's namespace of buffer objects (a DRM file): creates objects, maps handles to them,
@@ -58,8 +57,7 @@ public final class Client implements AutoCloseable {
         if (pages > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("size " + size + " exceeds 2^31 - 1 pages");
         }
-        GemObject obj = file.create((int) pages, BufferObject::new);
-        return (BufferObject) obj.facade();
+        return file.create((int) pages, BufferObject::new).facade();
     }
 
     /**
@@ -72,7 +70,7 @@ public final class Client implements AutoCloseable {
      * @throws IllegalStateException if this client or the manager is closed
      */
     public BufferObject lookup(int handle) {
-        return (BufferObject) file.lookup(handle).facade();
+        return file.lookup(handle).facade();
     }
 
     /**

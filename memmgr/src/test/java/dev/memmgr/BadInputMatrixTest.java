@@ -318,7 +318,6 @@ class BadInputMatrixTest {
             w.bo.release();
             return null;
         }));
-        c.add(throwing("bo.resv()", Setup.FREED, ise, w -> w.bo.resv()));
         c.add(quiet("bo.close() again", Setup.FREED, null, w -> {
             w.bo.close();
             return null;
@@ -378,7 +377,6 @@ class BadInputMatrixTest {
             w.bo.release();
             return null;
         }));
-        c.add(throwing("bo.resv()", mc, ise, w -> w.bo.resv()));
         c.add(throwing("open vmap segment read", mc, ise, w -> w.vmap.segment().get(ValueLayout.JAVA_BYTE, 0)));
         c.add(quiet("mm.close() again", mc, null, w -> {
             w.mm.close();

@@ -189,8 +189,7 @@ class BufferObjectTest {
                 op("madvise(WILLNEED)", bo -> bo.madvise(Madvise.WILLNEED)),
                 op("madvise(DONTNEED)", bo -> bo.madvise(Madvise.DONTNEED)),
                 op("retain", BufferObject::retain),
-                op("release", BufferObject::release),
-                op("resv", BufferObject::resv));
+                op("release", BufferObject::release));
     }
 
     private static Arguments op(String name, Consumer<BufferObject> op) {

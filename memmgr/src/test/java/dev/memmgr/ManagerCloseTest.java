@@ -233,15 +233,14 @@ class ManagerCloseTest {
 
             CompletableFuture<Void> closing = CompletableFuture.runAsync(mm::close);
             closing.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS); // TimeoutException fails the test
-            assertFalse(blocked.isDone(), "the reader still waits for the lock");
+            assertInstanceOf(IllegalStateException.class, blocked.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
+                    "the waiting operation gives up once the manager is closed, while the lock is still held");
             assertThrows(IllegalStateException.class, () -> bo.write(0, filled(8, (byte) 1)),
                     "the holder's own operations fail once closed");
             assertTrue(r.isHeldByCurrentThread());
         } finally {
             r.unlock(); // the holder can still unlock after the object is freed
         }
-        assertInstanceOf(IllegalStateException.class, blocked.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS),
-                "the waiter, once it has the lock, finds the manager closed");
         assertEquals(CAP, mm.stats().free());
         assertEquals(0, bo.refCount());
     }

@@ -451,7 +451,6 @@ class MemoryManagerTest {
                 afterClose("bo.madvise", f -> f.bo.madvise(Madvise.WILLNEED)),
                 afterClose("bo.retain", f -> f.bo.retain()),
                 afterClose("bo.release", f -> f.bo.release()),
-                afterClose("bo.resv", f -> f.bo.resv()),
                 afterClose("segment of an open vmap", f -> f.vmap.segment().get(ValueLayout.JAVA_BYTE, 0)));
     }
 

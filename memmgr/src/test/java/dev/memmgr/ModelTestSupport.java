@@ -632,6 +632,10 @@ final class ModelTestSupport {
                 rejected(what, IllegalStateException.class, () -> o.bo.write(s.offset(), src));
                 return;
             }
+            if (len == 0) { // amendment: zero bytes do nothing, whatever the state (lifecycle aside)
+                o.bo.write(s.offset(), src);
+                return;
+            }
             if (o.purged) {
                 rejected(what, PurgedException.class, () -> o.bo.write(s.offset(), src));
                 return;
@@ -661,6 +665,10 @@ final class ModelTestSupport {
             }
             if (o.freed) {
                 rejected(what, IllegalStateException.class, () -> o.bo.read(s.offset(), dst));
+                return;
+            }
+            if (len == 0) { // amendment: zero bytes do nothing: no swap-in, no PurgedException
+                o.bo.read(s.offset(), dst);
                 return;
             }
             if (o.purged) {

@@ -2,99 +2,22 @@ package dev.memmgr.internal.gem;
 
 import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
+import dev.memmgr.internal.reclaim.LruNode;
+import dev.memmgr.internal.swap.SwapSpace;
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 
 /**
- * The backing of a buffer object: population, swap-in, eviction, purge and the copies of CPU
- * read and write, over the object's page table ({@link PageTables}). Frames are allocated before
- * anything changes and freed again on failure, so every operation here is all or nothing.
+ * The backing of a buffer object: population, swap-in, eviction and purge. Each computes the
+ * object's new page table and installs it with one {@link GemObject#transition}; frames and slots
+ * are allocated before anything changes and freed again on failure, so every operation is all or
+ * nothing. The copies of CPU read and write are in {@link Copies}.
  *
- * <p>Locking: every method needs the object's reservation held by the calling thread and asserts
- * it. They take, in this order, the LRU lock, the frame allocator lock and the swap allocator
- * lock, one at a time.
+ * <p>Locking: every {@code ...Locked} method needs the object's reservation held by the calling
+ * thread and asserts it. They take, one at a time and in this order, the frame allocator lock
+ * and the swap allocator lock (the LRU lock is taken once, at the end of the operation).
  */
 final class Backing {
     private Backing() {
-    }
-
-    /** read(): swaps in an evicted object, then copies out; unbacked pages read as zero. */
-    static void readLocked(GemObject o, long offset, MemorySegment dst) {
-        o.checkContentLocked();
-        o.markAccessed();
-        if (o.state == GemObject.EVICTED) {
-            ensureResidentLocked(o, 0, 0);
-        }
-        copyLocked(o, offset, dst, dst.byteSize(), false);
-    }
-
-    /** write(): swaps in and backs every page the range touches first, then copies in. */
-    static void writeLocked(GemObject o, long offset, MemorySegment src) {
-        o.checkContentLocked();
-        o.markAccessed();
-        long length = src.byteSize();
-        if (length > 0) {
-            int shift = o.dev().pageShift();
-            ensureResidentLocked(o, (int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);
-            copyLocked(o, offset, src, length, true);
-        }
-    }
-
-    /**
-     * Returns the frames (state RESIDENT) or swap slots (EVICTED) of the object's table. The
-     * reservation held (purge), or no lock when the object is being freed: nobody else can
-     * reach it.
-     */
-    static void freeUnits(GemObject o, int state) {
-        if (state == GemObject.RESIDENT && PageTables.isContiguous(o.table, o.tableBase)) {
-            o.dev().frames().free(o.tableBase, o.pages()); // one run: no list needed
-            return;
-        }
-        ExtentList units = new ExtentList();
-        PageTables.units(o.table, o.tableBase, o.pages(), units);
-        if (state == GemObject.RESIDENT) {
-            o.dev().freeFrames(units);
-        } else if (state == GemObject.EVICTED && !units.isEmpty()) {
-            o.dev().swap().free(units);
-        }
-    }
-
-    static void copyLocked(GemObject o, long offset, MemorySegment user, long length, boolean toObject) {
-        o.assertLocked();
-        MemorySegment dm = o.dev().mem().directMap();
-        int shift = o.dev().pageShift();
-        long pageSize = 1L << shift;
-        long userOffset = 0;
-        while (length > 0) {
-            int p = (int) (offset >>> shift);
-            long inPage = offset & (pageSize - 1);
-            int unit = PageTables.get(o.table, o.tableBase, p);
-            long chunk;
-            if (PageTables.isContiguous(o.table, o.tableBase)) {
-                chunk = length;
-            } else {
-                int q = p + 1;
-                chunk = pageSize - inPage;
-                while (chunk < length && q < o.pages() && PageTables.get(o.table, o.tableBase, q) == (unit == PageTables.NONE ? PageTables.NONE : unit + (q - p))) {
-                    chunk += pageSize;
-                    q++;
-                }
-                chunk = Math.min(chunk, length);
-            }
-            if (unit == PageTables.NONE) {
-                if (toObject) {
-                    throw new IllegalStateException("write to an unbacked page " + p);
-                }
-                user.asSlice(userOffset, chunk).fill((byte) 0);
-            } else if (toObject) {
-                MemorySegment.copy(user, userOffset, dm, ((long) unit << shift) + inPage, chunk);
-            } else {
-                MemorySegment.copy(dm, ((long) unit << shift) + inPage, user, userOffset, chunk);
-            }
-            offset += chunk;
-            userOffset += chunk;
-            length -= chunk;
-        }
     }
 
     /**
@@ -108,45 +31,42 @@ final class Backing {
      */
     static void ensureResidentLocked(GemObject o, int fillFrom, int fillTo) {
         o.assertLocked();
-        int st = o.state;
-        int fromSwap = st == GemObject.EVICTED ? o.backed : 0;
-        int holes = PageTables.holes(o.table, o.tableBase, fillFrom, fillTo);
+        BoState st = o.state();
+        PageTable old = o.table();
+        int fromSwap = st == BoState.EVICTED ? old.backed() : 0;
+        int holes = fillFrom < fillTo ? PageTable.holes(old, fillFrom, fillTo) : 0;
         int need = fromSwap + holes;
         if (need == 0) {
-            if (st == GemObject.UNPOPULATED) {
-                throw new IllegalStateException("nothing to populate in an unpopulated object");
-            }
-            if (st == GemObject.EVICTED) { // evicted with no backed page cannot happen: eviction needs frames
-                throw new IllegalStateException("evicted object without slots");
+            if (st != BoState.RESIDENT) {
+                throw new IllegalStateException("buffer object " + o.handle() + ": nothing to make resident in " + st);
             }
             return;
         }
+        GemDevice dev = o.dev();
         ExtentList frames = new ExtentList();
-        o.dev().allocateFrames(need, frames, fromSwap); // swap-in overwrites its frames
+        dev.allocateFrames(need, frames, fromSwap); // swap-in overwrites its frames
+        PageTable next;
         try {
             if (fromSwap > 0) {
                 ExtentList swapFrames = new ExtentList();
                 ExtentList holeFrames = new ExtentList();
                 split(frames, fromSwap, swapFrames, holeFrames);
                 ExtentList slots = new ExtentList();
-                PageTables.units(o.table, o.tableBase, o.pages(), slots);
-                o.dev().swap().read(slots, swapFrames);
-                o.setTable(PageTables.remap(o.table, o.tableBase, o.pages(), swapFrames, holeFrames, fillFrom, fillTo));
-                o.dev().swap().free(slots);
-                o.dev().countSwapIn();
-            } else if (o.table == null && o.tableBase == PageTables.NONE && frames.size() == 1
-                    && fillFrom == 0 && fillTo == o.pages()) {
-                o.tableBase = frames.start(0); // the common case: a whole object in one run
+                old.units(slots);
+                dev.swapRead(slots, swapFrames);
+                next = PageTable.remap(old, o.pages(), swapFrames, holes > 0 ? holeFrames : null, fillFrom, fillTo);
             } else {
-                o.setTable(PageTables.remap(o.table, o.tableBase, o.pages(), null, frames, fillFrom, fillTo));
+                next = PageTable.remap(st == BoState.RESIDENT ? old : null, o.pages(), null, frames, fillFrom, fillTo);
             }
         } catch (RuntimeException | Error e) {
-            o.dev().freeFrames(frames);
+            dev.freeFrames(frames);
             throw e;
         }
-        o.backed = PageTables.backed(o.table, o.tableBase, o.pages());
-        o.state = GemObject.RESIDENT;
-        o.lruUpdate();
+        o.transition(BoState.RESIDENT, next);
+        if (fromSwap > 0) {
+            freeSlotsOf(dev, old);
+            dev.countSwapIn();
+        }
     }
 
     private static void split(ExtentList all, int firstUnits, ExtentList first, ExtentList rest) {
@@ -165,90 +85,158 @@ final class Backing {
         }
     }
 
-    /** Destroys the content: frees frames or slots; GemObject.PURGED for good. @return frames freed */
+    /**
+     * Destroys the content of a DONTNEED object: frees frames or slots; PURGED for good. Tells
+     * the eviction listeners first, then checks again that the object may still go.
+     *
+     * @return frames freed; 0 when skipped
+     */
     static int purgeLocked(GemObject o) {
         o.assertLocked();
+        if (!o.reclaimableLocked(LruNode.PURGE)) {
+            return 0;
+        }
         o.teardownMapping();
-        notifyListenersLocked(o, true);
-        int freedFrames = o.state == GemObject.RESIDENT ? o.backed : 0;
-        freeUnits(o, o.state);
-        o.clearTable();
-        o.backed = 0;
-        o.state = GemObject.PURGED;
+        if (!notifyListenersLocked(o, true) || !o.reclaimableLocked(LruNode.PURGE)) {
+            return 0; // a listener changed the object (pinned it, took it back, freed it...)
+        }
+        BoState st = o.state();
+        PageTable old = o.table();
+        o.transition(BoState.PURGED, null);
+        freeUnits(o.dev(), st, old);
         o.dev().countPurge();
-        o.lruUpdate();
-        return freedFrames;
+        return st == BoState.RESIDENT ? old.backed() : 0;
     }
 
     /**
-     * Writes the content to swap and frees the frames; GemObject.EVICTED. Needs free swap for every
-     * backed page. A failed write leaves the object resident and intact. @return frames freed
+     * Writes the content to swap and frees the frames; EVICTED. Needs free swap for every backed
+     * page. Tells the eviction listeners before anything moves, then checks again that the object
+     * may still go (a listener may have pinned it). A failed write leaves the object resident and
+     * intact. Never throws.
+     *
+     * @return frames freed; 0 when skipped or failed
      */
     static int evictLocked(GemObject o) {
         o.assertLocked();
-        if (o.dev().swap() == null) {
+        GemDevice dev = o.dev();
+        SwapSpace swap = dev.swap();
+        if (swap == null || !o.reclaimableLocked(LruNode.EVICT)) {
             return 0;
         }
-        int n = o.backed;
+        PageTable old = o.table();
+        int n = old.backed();
         ExtentList slots = new ExtentList();
-        if (n == 0 || !o.dev().swap().allocate(n, slots)) {
+        if (!dev.allocateSlots(n, slots)) {
+            return 0;
+        }
+        o.teardownMapping();
+        if (!notifyListenersLocked(o, false) || !o.reclaimableLocked(LruNode.EVICT) || o.table() != old) {
+            dev.freeSlots(slots);
             return 0;
         }
         ExtentList frames = new ExtentList();
-        PageTables.units(o.table, o.tableBase, o.pages(), frames);
-        o.teardownMapping();
+        old.units(frames);
         try {
-            o.dev().swap().write(frames, slots);
+            dev.swapWrite(frames, slots);
         } catch (SwapException e) {
-            o.dev().swap().free(slots);
+            dev.freeSlots(slots);
             GemObject.LOG.log(System.Logger.Level.WARNING, "eviction of buffer object " + o.handle() + " failed; it stays resident", e);
             return 0;
+        } catch (RuntimeException e) {
+            dev.freeSlots(slots); // the manager is closing under a listener, or a bug: stay resident
+            return 0;
         }
-        notifyListenersLocked(o, false);
-        o.setTable(PageTables.remap(o.table, o.tableBase, o.pages(), slots, null, 0, 0));
-        o.dev().freeFrames(frames);
-        o.state = GemObject.EVICTED;
-        o.dev().countEviction();
-        o.lruUpdate();
+        o.transition(BoState.EVICTED, PageTable.remap(old, o.pages(), slots, null, 0, 0));
+        dev.freeFrames(frames);
+        dev.countEviction();
         return n;
     }
 
-    /** Registers a weak user told before frames go (reservation held). */
-    static void addEvictionListenerLocked(GemObject o, EvictionListener l) {
-        o.assertLocked();
-        EvictionListener[] now = o.dev().listeners(o);
-        o.dev().listeners(o, now == null ? new EvictionListener[] {l} : append(now, l));
+    /**
+     * Returns the frames (state RESIDENT) or swap slots (EVICTED) of a table. The reservation
+     * held (purge), or no lock when the object is being freed: nobody else can reach it.
+     */
+    static void freeUnits(GemDevice dev, BoState st, PageTable t) {
+        if (st == BoState.RESIDENT) {
+            if (t.isContiguous()) {
+                dev.freeFrames(t.base(), t.pages()); // one run: no list needed
+            } else {
+                ExtentList units = new ExtentList();
+                t.units(units);
+                dev.freeFrames(units);
+            }
+        } else if (st == BoState.EVICTED) {
+            freeSlotsOf(dev, t);
+        }
     }
 
-    /** Removes a listener registered earlier (reservation held). */
-    static void removeEvictionListenerLocked(GemObject o, EvictionListener l) {
-        o.assertLocked();
+    private static void freeSlotsOf(GemDevice dev, PageTable t) {
+        ExtentList units = new ExtentList();
+        t.units(units);
+        if (!units.isEmpty()) {
+            dev.freeSlots(units);
+        }
+    }
+
+    /**
+     * Tells the object's eviction listeners that its frames go (reservation held). A listener
+     * that throws is logged and the reclaim of this object given up.
+     *
+     * @return whether every listener returned normally
+     */
+    private static boolean notifyListenersLocked(GemObject o, boolean purged) {
         EvictionListener[] now = o.dev().listeners(o);
         if (now == null) {
-            return;
+            return true;
         }
-        int kept = 0;
-        EvictionListener[] out = new EvictionListener[now.length];
-        for (EvictionListener x : now) {
-            if (x != l) {
-                out[kept++] = x;
-            }
-        }
-        o.dev().listeners(o, kept == 0 ? null : Arrays.copyOf(out, kept));
-    }
-
-    private static EvictionListener[] append(EvictionListener[] a, EvictionListener l) {
-        EvictionListener[] b = Arrays.copyOf(a, a.length + 1);
-        b[a.length] = l;
-        return b;
-    }
-
-    static void notifyListenersLocked(GemObject o, boolean purged) {
-        EvictionListener[] now = o.dev().listeners(o);
-        if (now != null) {
-            for (EvictionListener l : now) {
+        boolean ok = true;
+        for (EvictionListener l : now) {
+            try {
                 l.beforeFramesGo(o, purged);
+            } catch (RuntimeException e) {
+                GemObject.LOG.log(System.Logger.Level.WARNING, "eviction listener of buffer object " + o.handle()
+                        + " failed; the object is not reclaimed", e);
+                ok = false;
             }
         }
+        return ok;
+    }
+
+    // ---- read and write --------------------------------------------------------------------
+
+    /**
+     * Checks a user segment before anything moves: alive and accessible from this thread
+     * (a write is all or nothing also when its source fails). No lock.
+     *
+     * @throws IllegalStateException if its arena is closed
+     * @throws WrongThreadException if it is confined to another thread
+     */
+    static void checkUserSegment(MemorySegment s, String what) {
+        if (!s.scope().isAlive()) {
+            throw new IllegalStateException(what + " segment is not alive (its arena is closed)");
+        }
+        if (!s.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException(what + " segment is confined to another thread");
+        }
+    }
+
+    /** read(): swaps in an evicted object, then copies out; unbacked pages read as zero. */
+    static void readLocked(GemObject o, long offset, MemorySegment dst) {
+        o.checkContentLocked();
+        o.markAccessed();
+        if (o.state() == BoState.EVICTED) {
+            ensureResidentLocked(o, 0, 0);
+        }
+        Copies.copyLocked(o, offset, dst, false);
+    }
+
+    /** write(): swaps in and backs every page the range touches first, then copies in. */
+    static void writeLocked(GemObject o, long offset, MemorySegment src) {
+        o.checkContentLocked();
+        o.markAccessed();
+        long length = src.byteSize();
+        int shift = o.dev().pageShift();
+        ensureResidentLocked(o, (int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);
+        Copies.copyLocked(o, offset, src, true);
     }
 }

@@ -1,10 +1,13 @@
 package dev.memmgr.internal.gem;
 
 import dev.memmgr.GpuOutOfMemoryException;
+import dev.memmgr.MemoryManagerException;
 import dev.memmgr.MemoryStats;
+import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.FrameAllocator;
 import dev.memmgr.internal.mem.PhysMem;
+import dev.memmgr.internal.mem.Vmapping;
 import dev.memmgr.internal.reclaim.Lru;
 import dev.memmgr.internal.reclaim.LruNode;
 import dev.memmgr.internal.reclaim.ReclaimThread;
@@ -15,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -25,8 +27,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * reclaim: when the allocator runs short, the allocating thread runs the shrinker and retries;
  * if nothing more can be freed it throws {@link GpuOutOfMemoryException}.
  *
+ * <p>This is also the boundary where the lower layers' own exceptions (sys, mem, swap) become the
+ * public ones: SwapException for swap I/O, MemoryManagerException for the OS refusing.
+ *
  * <p>Locking: no lock of its own on the paths of objects; the allocator, LRU and swap have
- * theirs. {@link #close()} closes the {@link Gate} and waits for operations inside it.
+ * theirs. {@link #close()} closes the {@link Gate}; the teardown runs once nobody is inside.
  */
 public final class GemDevice {
     private static final int DIRECT_RECLAIM_STALLS = 3;
@@ -47,7 +52,6 @@ public final class GemDevice {
     private final AtomicLong purges = new AtomicLong();
     private final AtomicInteger clientIds = new AtomicInteger();
     private final Set<GemFile> files = ConcurrentHashMap.newKeySet();
-    private final AtomicBoolean closed = new AtomicBoolean();
     private volatile MemoryStats finalStats;
     /** Eviction listeners per object: rare, so kept here rather than in every object. */
     private final ConcurrentHashMap<GemObject, EvictionListener[]> listeners = new ConcurrentHashMap<>();
@@ -60,24 +64,29 @@ public final class GemDevice {
         int total = mem.frames();
         this.lowFrames = (int) Math.ceil(c.lowWatermark() * total);
         this.highFrames = Math.max(lowFrames, (int) Math.ceil(c.highWatermark() * total));
-        this.shrinker = new Shrinker(lru, () -> swap != null && swap.freeSlots() > 0);
+        this.shrinker = new Shrinker(lru, () -> swap != null && swap.freeSlots() > 0, gate::isClosed);
         this.reclaimThread = c.backgroundReclaim()
                 ? new ReclaimThread("memmgr-reclaim", () -> highFrames - frames.freeFrames(),
                         () -> frames.freeFrames() < lowFrames, this::reclaimFrames)
                 : null;
     }
 
-    /** Creates the memfd, the swap file and (if enabled) the background reclaim thread. */
+    /**
+     * Creates the memfd, the swap file and (if enabled) the background reclaim thread.
+     *
+     * @throws MemoryManagerException when the OS refuses or the platform is not supported
+     * @throws IllegalArgumentException on a swap file that others can read
+     */
     public static GemDevice create(DeviceConfig c) {
-        PhysMem mem = PhysMem.create(c.capacity(), c.pageSize());
+        PhysMem mem = LowerLayers.call(() -> PhysMem.create(c.capacity(), c.pageSize()));
         SwapSpace swap = null;
         try {
             if (!c.noSwap()) {
                 if (c.swapFile() != null) {
-                    swap = SwapSpace.createAt(c.swapFile(), c.swapBytes(), mem);
+                    swap = LowerLayers.call(() -> SwapSpace.createAt(c.swapFile(), c.swapBytes(), mem));
                 } else {
                     long bytes = c.swapBytes() > 0 ? c.swapBytes() : 2 * c.capacity();
-                    swap = SwapSpace.createTemp(Path.of(System.getProperty("java.io.tmpdir")), bytes, mem);
+                    swap = LowerLayers.call(() -> SwapSpace.createTemp(Path.of(System.getProperty("java.io.tmpdir")), bytes, mem));
                 }
             }
             GemDevice dev = new GemDevice(c, mem, swap);
@@ -139,29 +148,50 @@ public final class GemDevice {
         return reclaimThread == null ? -1 : reclaimThread.passes();
     }
 
+    /** @return whether close() was called (the teardown may still be in progress) */
     public boolean isClosed() {
-        return closed.get();
+        return gate.isClosed();
+    }
+
+    static IllegalStateException closedException() {
+        return new IllegalStateException("memory manager is closed");
     }
 
     void checkOpen() {
-        if (closed.get()) {
-            throw new IllegalStateException("memory manager is closed");
+        if (gate.isClosed()) {
+            throw closedException();
         }
     }
+
+    // ---- eviction listeners (internal hook) ------------------------------------------------
 
     /** @return the object's eviction listeners, or null */
     EvictionListener[] listeners(GemObject o) {
         return listeners.get(o);
     }
 
-    /** Sets the object's eviction listeners; null removes them. */
-    void listeners(GemObject o, EvictionListener[] l) {
-        if (l == null) {
-            if (!listeners.isEmpty()) { // every free asks: keep that cheap
-                listeners.remove(o);
-            }
-        } else {
-            listeners.put(o, l);
+    /** Registers a weak user told before the object's frames go (reservation held). */
+    public void addEvictionListenerLocked(GemObject o, EvictionListener l) {
+        o.assertLocked();
+        listeners.merge(o, new EvictionListener[] {l}, (a, b) -> {
+            EvictionListener[] c = java.util.Arrays.copyOf(a, a.length + 1);
+            c[a.length] = l;
+            return c;
+        });
+    }
+
+    /** Removes a listener registered earlier (reservation held). */
+    public void removeEvictionListenerLocked(GemObject o, EvictionListener l) {
+        o.assertLocked();
+        listeners.computeIfPresent(o, (k, a) -> {
+            EvictionListener[] kept = java.util.Arrays.stream(a).filter(x -> x != l).toArray(EvictionListener[]::new);
+            return kept.length == 0 ? null : kept;
+        });
+    }
+
+    void removeListeners(GemObject o) {
+        if (!listeners.isEmpty()) { // every free asks: keep that cheap
+            listeners.remove(o);
         }
     }
 
@@ -169,22 +199,23 @@ public final class GemDevice {
 
     /** Opens a client. @throws IllegalStateException once closed */
     public GemFile openFile(String name) {
-        checkOpen();
-        GemFile f = new GemFile(this, name, clientIds.incrementAndGet());
-        files.add(f);
-        if (closed.get()) { // lost a race with close(): do not leave it open
-            files.remove(f);
-            f.closeForShutdown();
-            throw new IllegalStateException("memory manager is closed");
+        if (!gate.enter()) {
+            throw closedException();
         }
-        return f;
+        try {
+            GemFile f = new GemFile(this, name, clientIds.incrementAndGet());
+            files.add(f);
+            return f;
+        } finally {
+            gate.exit();
+        }
     }
 
     void fileClosed(GemFile f) {
         files.remove(f);
     }
 
-    // ---- frames ----------------------------------------------------------------------------
+    // ---- frames, slots and mappings (the boundary to mem and swap) -------------------------
 
     /**
      * Allocates n zeroed frames, running the shrinker in this thread when short (direct
@@ -217,6 +248,40 @@ public final class GemDevice {
     void freeFrames(ExtentList units) {
         frames.free(units);
     }
+
+    void freeFrames(int first, int count) {
+        frames.free(first, count);
+    }
+
+    /** @return whether n slots were allocated (false, nothing allocated, when swap is short) */
+    boolean allocateSlots(int n, ExtentList out) {
+        return LowerLayers.call(() -> swap.allocate(n, out));
+    }
+
+    void freeSlots(ExtentList slots) {
+        swap.free(slots);
+    }
+
+    /** @throws SwapException when the write fails (the slots' content is then undefined) */
+    void swapWrite(ExtentList frameList, ExtentList slots) {
+        LowerLayers.run(() -> swap.write(frameList, slots));
+    }
+
+    /** @throws SwapException when the read fails or a checksum does not match */
+    void swapRead(ExtentList slots, ExtentList frameList) {
+        LowerLayers.run(() -> swap.read(slots, frameList));
+    }
+
+    /**
+     * Maps frames for a vmap within the process's budget of memory mappings.
+     *
+     * @throws MemoryManagerException when the budget or the OS refuses (nothing mapped)
+     */
+    Vmapping map(ExtentList frameList, GemObject o) {
+        return LowerLayers.call(() -> Vmapping.map(mem, frameList), "vmap of buffer object " + o.handle());
+    }
+
+    // ---- reclaim ---------------------------------------------------------------------------
 
     /**
      * Runs the shrinker for a target of frames (background thread, reclaim requests).
@@ -284,33 +349,60 @@ public final class GemDevice {
     // ---- close -----------------------------------------------------------------------------
 
     /**
-     * Frees every object, stops the reclaim thread, deletes the swap file and unmaps memory.
-     * Waits for operations in progress; later ones throw IllegalStateException. Idempotent.
+     * Frees every object, stops the reclaim thread, deletes the swap file and unmaps memory, once
+     * no operation is in progress; later operations throw IllegalStateException. Never fails:
+     * every step runs whatever the others did. Idempotent; called from inside an operation (an
+     * eviction listener), the teardown runs when that operation ends.
      */
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
-            return;
-        }
-        gate.close();
+        gate.close(this::teardown);
+    }
+
+    private void teardown() {
+        Teardown t = new Teardown();
         if (reclaimThread != null) {
-            reclaimThread.stop();
+            t.step(reclaimThread::stop);
         }
         List<GemFile> open = new ArrayList<>(files);
         files.clear();
         for (GemFile f : open) {
-            f.closeForShutdown();
+            t.step(f::closeForShutdown);
         }
         for (LruNode n : lru.drainAll()) {
-            ((GemObject) n).release(true);
+            t.step(() -> ((GemObject) n).release(true));
         }
+        listeners.clear();
         finalStats = new MemoryStats(mem.capacity(), mem.capacity(), 0, 0, 0, 0,
                 swap == null ? 0 : swap.capacityBytes(), 0, evictions.get(), swapIns.get(), purges.get());
-        try {
-            if (swap != null) {
-                swap.close();
+        if (swap != null) {
+            t.step(swap::close);
+        }
+        t.step(frames::close);
+        t.step(mem::close);
+        t.step(Vmapping::retryDeferred);
+        t.done();
+    }
+
+    /** Runs teardown steps so that one failing does not stop the others; logs what failed. */
+    private static final class Teardown {
+        private RuntimeException first;
+
+        void step(Runnable r) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
             }
-        } finally {
-            mem.close();
+        }
+
+        void done() {
+            if (first != null) {
+                GemObject.LOG.log(System.Logger.Level.WARNING, "memory manager teardown: a step failed (the others ran)", first);
+            }
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.memmgr.internal.gem;
 
+import dev.memmgr.BufferObject;
+import dev.memmgr.Client;
 import dev.memmgr.ClientStats;
 import dev.memmgr.NoSuchHandleException;
 import java.util.ArrayList;
@@ -24,8 +26,8 @@ public final class GemFile {
     private final Int2ObjectHashMap<GemObject> handles = new Int2ObjectHashMap<>(16, 0.9f);
     private int nextHandle = 1;
     private volatile boolean closed;
-    /** The public facade (Client), set once by its creator. */
-    private Object facade;
+    /** The public facade, set once by its creator before the client is handed out. */
+    private Client facade;
 
     GemFile(GemDevice dev, String name, int id) {
         this.dev = dev;
@@ -47,12 +49,12 @@ public final class GemFile {
     }
 
     /** @return the public object this one stands behind */
-    public Object facade() {
+    public Client facade() {
         return facade;
     }
 
     /** Sets the public facade; once, by the creator, before the client is handed out. */
-    public void facade(Object f) {
+    public void facade(Client f) {
         if (facade != null) {
             throw new IllegalStateException("facade already set");
         }
@@ -71,33 +73,37 @@ public final class GemFile {
     }
 
     /**
-     * Creates an object of {@code pages} pages with a new handle. Lazy: no frames yet.
+     * Creates an object of {@code pages} pages with a new handle. Lazy: no frames yet. Enters
+     * the device gate, so the manager's teardown finds the object on its lists.
      *
      * @param facadeFactory makes the public object, attached before the handle is published
      * @throws IllegalStateException if this client or the manager is closed
      */
-    public GemObject create(int pages, Function<GemObject, Object> facadeFactory) {
+    public GemObject create(int pages, Function<GemObject, BufferObject> facadeFactory) {
         if (pages <= 0) {
             throw new IllegalArgumentException("pages must be positive: " + pages);
         }
-        GemObject obj;
-        synchronized (this) {
-            checkOpen();
-            int h = nextHandle;
-            while (h <= 0 || handles.containsKey(h)) {
-                h = h <= 0 ? 1 : h + 1;
+        Gate gate = dev.gate();
+        if (!gate.enter()) {
+            throw GemDevice.closedException();
+        }
+        try {
+            GemObject obj;
+            synchronized (this) {
+                checkOpen();
+                int h = nextHandle;
+                while (h <= 0 || handles.containsKey(h)) {
+                    h = h <= 0 ? 1 : h + 1;
+                }
+                nextHandle = h + 1;
+                obj = new GemObject(this, pages, h, facadeFactory);
+                handles.put(h, obj);
             }
-            nextHandle = h + 1;
-            obj = new GemObject(this, pages, h);
-            obj.facade(facadeFactory.apply(obj));
-            handles.put(h, obj);
+            obj.register();
+            return obj;
+        } finally {
+            gate.exit();
         }
-        obj.register();
-        if (dev.isClosed()) { // lost a race with close(), which may have drained the LRU already
-            obj.release(true);
-            throw new IllegalStateException("memory manager is closed");
-        }
-        return obj;
     }
 
     /**

@@ -1,55 +1,78 @@
 package dev.memmgr.internal.gem;
 
+import dev.memmgr.BufferObject;
 import dev.memmgr.Madvise;
 import dev.memmgr.PurgedException;
 import dev.memmgr.Residency;
 import dev.memmgr.internal.mem.Vmapping;
 import dev.memmgr.internal.reclaim.Lru;
+import dev.memmgr.internal.reclaim.LruNode;
 import dev.memmgr.internal.resv.Resv;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
- * A buffer object (drm_gem_shmem_object): page-granular backing in frames or swap slots, the
- * reference and page counts that decide when pages may move, a reservation, a cached vmap.
+ * A buffer object (drm_gem_shmem_object): its lifetime, its counts, its state and page table,
+ * and the template every slow-path operation runs in.
  *
- * <p><b>Lifetime and operations.</b> See {@link GemRefs}: slow-path operations run in its
- * template (a transient reference, the reservation, the device gate), so none runs on a freed
- * object or a closed manager, and freeing takes no lock.
+ * <p><b>DOC: Lifetime.</b> {@code refs} packs two counts in one long: the high half counts
+ * lifetime references (the handle, retains and lookups, a GPU VM's binding), the low half
+ * transient ones taken by operations in flight and by the shrinker. A transient reference is
+ * only taken while a lifetime one exists (kref_get_unless_zero). When the last lifetime reference
+ * goes the object is <em>dying</em>: its view is torn down at once and operations waiting for its
+ * reservation give up with IllegalStateException; it is freed when the transient ones are gone
+ * too, by the thread that drops the last, which takes no lock (nobody else can reach it; seed
+ * 000). {@code userRefs} counts retains and lookups alone, so that an unbalanced release is
+ * refused and changes nothing.
  *
- * <p><b>Counts.</b> pinCount &gt; 0 implies pagesUseCount &gt; 0 implies backing complete (or
- * evicted, for weak uses); all pins hold one use, all vmaps one pin. The lock-free fast paths are
- * CAS loops that only move a count that is already above the transition point: pin of a pinned
- * object, unpin staying above zero, getPages of a used resident object, putPages staying above
- * zero, vmap of a vmapped object. Every transition (0 to 1, 1 to 0, population, swap-in,
- * eviction, purge) happens with the reservation held. Freeing sets the counts to a negative
- * sentinel so that fast paths fail over to the slow path, which reports the freed object.
+ * <p><b>DOC: Operations.</b> A slow-path operation takes a transient reference, then the
+ * reservation (unless the calling thread holds it: a user who locked {@code resv()} may call
+ * operations inside), then enters the device {@link Gate}; it fails with IllegalStateException
+ * when the object is dying or the manager closed, before touching anything. It ends in the reverse
+ * order, after moving the object on the LRU once if its state or counts changed.
+ *
+ * <p><b>DOC: State.</b> {@link #transition} is the only writer of the state and the page table
+ * (and so of the backed count, which is the table's); it checks the transition against the table
+ * of {@link BoState}. Population, swap-in, eviction, purge and free compute a new table elsewhere
+ * ({@link Backing}) and install it here.
+ *
+ * <p><b>DOC: Counts.</b> pinCount &gt; 0 implies pagesUseCount &gt; 0 implies every page backed
+ * (resident, or evicted for weak uses only); all pins hold one use, all vmaps one pin. The
+ * lock-free fast paths ({@link Counts}) only move a count that stays above its transition point;
+ * every transition (0 to 1, 1 to 0) happens with the reservation held. Freeing sets the counts
+ * to a negative sentinel so that fast paths fail over to the slow path, which reports it.
  *
  * <p><b>Locking.</b> Methods named {@code ...Locked} need the reservation held by the calling
- * thread and assert it. Operations take it themselves unless the calling thread already holds it
- * (a user who locked {@code resv()} may call operations inside). Order: reservation, then LRU
- * lock, frame allocator lock, swap allocator lock. The shrinker only try-locks.
+ * thread and assert it. Order: reservation, then LRU lock, frame allocator lock, swap allocator
+ * lock (docs/locking.md). The shrinker only try-locks.
  */
-public final class GemObject extends GemRefs {
-    static final int UNPOPULATED = 0;
-    static final int RESIDENT = 1;
-    static final int EVICTED = 2;
-    static final int PURGED = 3;
-    static final int FREED = 4;
-    private static final int DEAD = Integer.MIN_VALUE / 2;
+public final class GemObject extends LruNode {
     static final System.Logger LOG = System.getLogger("dev.memmgr");
+    private static final long LIFETIME = 1L << 32;
+    private static final long TRANSIENT_MASK = LIFETIME - 1;
+    private static final int DEAD = Integer.MIN_VALUE / 2;
 
-    private static final VarHandle USE;
-    private static final VarHandle PIN;
+    private static final VarHandle REFS;
+    private static final VarHandle USER_REFS;
+    private static final VarHandle HANDLE_OPEN;
+    static final VarHandle USE;
+    static final VarHandle PIN;
     static final VarHandle VMAP;
+    private static final VarHandle MAPPING;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
+            REFS = l.findVarHandle(GemObject.class, "refs", long.class);
+            USER_REFS = l.findVarHandle(GemObject.class, "userRefs", int.class);
+            HANDLE_OPEN = l.findVarHandle(GemObject.class, "handleOpen", int.class);
             USE = l.findVarHandle(GemObject.class, "useCount", int.class);
             PIN = l.findVarHandle(GemObject.class, "pinCount", int.class);
             VMAP = l.findVarHandle(GemObject.class, "vmapCount", int.class);
+            MAPPING = l.findVarHandle(GemObject.class, "mapping", Vmapping.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -58,31 +81,32 @@ public final class GemObject extends GemRefs {
     private final GemFile file;
     private final int pages;
     private final int handle;
-    private final Resv resv = new Resv();
-    /** The public facade (BufferObject), set once by the creator. */
-    private Object facade;
+    private final Resv resv;
+    private final BufferObject facade;
 
+    private volatile long refs = LIFETIME; // the handle's reference
+    private volatile int userRefs;
+    private volatile int handleOpen = 1;
     private volatile int useCount;
     private volatile int pinCount;
-    volatile int vmapCount;
-    /** UNPOPULATED..FREED; written with the reservation held (or by the free path). */
-    volatile int state = UNPOPULATED;
-    volatile boolean dontNeed;
-    /**
-     * Frames (RESIDENT) or slots (EVICTED) per page, see {@link PageTables}: a flat array, or
-     * null with {@link #tableBase} the first unit of a contiguous table; reservation.
-     */
-    int[][] table;
-    int tableBase = PageTables.NONE;
-    /** Backed pages; reservation for writes, racy reads for statistics. */
-    volatile int backed;
-    /** The cached vmap: kept after the last vmap closes, torn down before frames go. */
-    volatile Vmapping mapping;
+    private volatile int vmapCount;
+    /** Written only by {@link #transition}, with the reservation held (or by the free path). */
+    private volatile BoState state = BoState.UNPOPULATED;
+    /** Written only by {@link #transition}; null without backing. */
+    private volatile PageTable table;
+    /** DONTNEED; reservation. */
+    private volatile boolean dontNeed;
+    /** The LRU placement is stale (a transition happened); reservation. */
+    private boolean lruDirty;
+    /** The cached vmap: kept after the last view closes, torn down before frames go. */
+    private volatile Vmapping mapping;
 
-    GemObject(GemFile file, int pages, int handle) {
+    GemObject(GemFile file, int pages, int handle, Function<GemObject, BufferObject> facadeFactory) {
         this.file = file;
         this.pages = pages;
         this.handle = handle;
+        this.resv = new Resv();
+        this.facade = facadeFactory.apply(this);
     }
 
     // ---- identity --------------------------------------------------------------------------
@@ -107,49 +131,317 @@ public final class GemObject extends GemRefs {
         return handle;
     }
 
-    @Override
+    /** @return the reservation; works in every state, freed included (amendment of section 3) */
     public Resv resv() {
         return resv;
     }
 
     /** @return the public object this one stands behind */
-    public Object facade() {
+    public BufferObject facade() {
         return facade;
     }
 
-    /** Sets the public facade; once, by the creator, before the object is published. */
-    public void facade(Object f) {
-        if (facade != null) {
-            throw new IllegalStateException("facade already set");
-        }
-        facade = f;
+    // ---- lifetime (any thread, lock-free) --------------------------------------------------
+
+    /** @return lifetime references: the open handle plus retains and lookups not yet released */
+    public int refCount() {
+        return state == BoState.FREED ? 0 : (int) (refs >>> 32);
     }
 
-    // ---- lifetime --------------------------------------------------------------------------
+    /** @return whether the object is freed or about to be (no lifetime reference left) */
+    public boolean isDying() {
+        return refs >>> 32 == 0 || state == BoState.FREED;
+    }
 
-    @Override
-    public boolean isFreed() {
-        return state == FREED;
+    /** retain(): a lifetime reference the caller gives back with {@link #releaseUser()}. */
+    public void retainUser() {
+        retainLifetime();
+        USER_REFS.getAndAdd(this, 1);
+    }
+
+    /** A lifetime reference held by the library itself (a GPU VM binding); dropped by {@link #dropLifetime}. */
+    void retainLifetime() {
+        for (long r = refs; ; ) {
+            if (r >>> 32 == 0 || state == BoState.FREED) {
+                throw freed();
+            }
+            long w = (long) REFS.compareAndExchange(this, r, r + LIFETIME);
+            if (w == r) {
+                return;
+            }
+            r = w;
+        }
+    }
+
+    /** release(): gives back a reference from retain or lookup; frees the object at zero. */
+    public void releaseUser() {
+        for (int u = userRefs; ; ) {
+            if (isDying()) {
+                throw freed();
+            }
+            if (u <= 0) {
+                throw new IllegalStateException("release() without a matching retain() or lookup()");
+            }
+            int w = (int) USER_REFS.compareAndExchange(this, u, u - 1);
+            if (w == u) {
+                break;
+            }
+            u = w;
+        }
+        dropLifetime();
+    }
+
+    /** Closes the handle and drops its reference; idempotent (never drops twice). */
+    public void closeHandle() {
+        if (HANDLE_OPEN.compareAndSet(this, 1, 0)) {
+            file.forgetHandle(this);
+            dropLifetime();
+        }
+    }
+
+    /** @return whether the handle is still open */
+    public boolean isHandleOpen() {
+        return handleOpen == 1;
+    }
+
+    void dropLifetime() {
+        long r = (long) REFS.getAndAdd(this, -LIFETIME) - LIFETIME;
+        if (r == 0) {
+            free();
+        } else if (r >>> 32 == 0) {
+            dying();
+        }
+    }
+
+    /** A transient reference (kref_get_unless_zero); false once no lifetime reference is left. */
+    boolean tryGet() {
+        for (long r = refs; ; ) {
+            if (r >>> 32 == 0 || state == BoState.FREED) {
+                return false;
+            }
+            long w = (long) REFS.compareAndExchange(this, r, r + 1);
+            if (w == r) {
+                return true;
+            }
+            r = w;
+        }
+    }
+
+    /** Drops a transient reference; the last one of a dying object frees it. */
+    void put() {
+        long r = (long) REFS.getAndAdd(this, -1L) - 1L;
+        assert (r & TRANSIENT_MASK) != TRANSIENT_MASK : "transient reference underflow";
+        if (r == 0) {
+            free();
+        }
     }
 
     /**
-     * Unmaps the cached view at once, so that views of a freed object stop working when the
-     * last reference goes even if the shrinker is looking at the object; frames and slots are
-     * returned by {@link #free()} when the last transient reference goes.
+     * The last lifetime reference went while operations (or the shrinker) still hold transient
+     * ones: what the user can see of the object goes now (its view), and operations waiting for
+     * the reservation give up. No lock; may race with those operations.
      */
-    @Override
-    void dying() {
+    private void dying() {
         teardownMapping();
+        resv.wakeWaiters();
     }
 
-    @Override
-    void closeHandleInFile() {
-        file.forgetHandle(this);
+    /** The last reference is gone: release everything. Takes no reservation lock (seed 000). */
+    private void free() {
+        Gate gate = dev().gate();
+        if (!gate.enter()) {
+            return; // the manager is closing: its teardown releases every object
+        }
+        try {
+            release(false);
+        } finally {
+            gate.exit();
+        }
     }
 
-    @Override
-    IllegalStateException freedException() {
-        return freed();
+    IllegalStateException freed() {
+        return new IllegalStateException("buffer object " + handle + " (" + file.name() + ") is freed");
+    }
+
+    /** @throws IllegalStateException if the object is freed or dying, or the manager closed (no lock) */
+    public void checkAlive() {
+        if (isDying()) {
+            throw freed();
+        }
+        dev().checkOpen();
+    }
+
+    // ---- the operation template ------------------------------------------------------------
+
+    /**
+     * Starts a slow-path operation: a transient reference, the reservation (unless this thread
+     * holds it) and the device gate.
+     *
+     * @return whether the reservation was locked here (to unlock in {@link #end(boolean)})
+     * @throws IllegalStateException if the object is freed or dying, or the manager closed
+     */
+    boolean begin() {
+        if (!tryGet()) {
+            throw freed();
+        }
+        boolean locked = false;
+        try {
+            Gate gate = dev().gate();
+            if (!resv.isHeldByCurrentThread()) {
+                if (!resv.lockUnless(() -> isDying() || gate.isClosed())) {
+                    throw isDying() ? freed() : GemDevice.closedException();
+                }
+                locked = true;
+            }
+            if (isDying()) {
+                throw freed();
+            }
+            if (!gate.enter()) {
+                throw GemDevice.closedException();
+            }
+        } catch (RuntimeException | Error e) {
+            if (locked) {
+                resv.unlock();
+            }
+            put();
+            throw e;
+        }
+        return locked;
+    }
+
+    void end(boolean locked) {
+        try {
+            syncLruLocked();
+        } finally {
+            dev().gate().exit();
+            if (locked) {
+                resv.unlock();
+            }
+            put();
+        }
+    }
+
+    /** Runs a slow-path step in the operation template (see {@link #begin()}). */
+    void locked(Consumer<GemObject> step) {
+        boolean locked = begin();
+        try {
+            step.accept(this);
+        } finally {
+            end(locked);
+        }
+    }
+
+    /** {@link #locked(Consumer)} for a step with a result. */
+    <R> R lockedCall(Function<GemObject, R> step) {
+        boolean locked = begin();
+        try {
+            return step.apply(this);
+        } finally {
+            end(locked);
+        }
+    }
+
+    void assertLocked() {
+        assert resv.isHeldByCurrentThread() : "reservation not held";
+    }
+
+    // ---- state -----------------------------------------------------------------------------
+
+    BoState state() {
+        return state;
+    }
+
+    /** @return the page table (a snapshot without the reservation), null without backing */
+    PageTable table() {
+        return table;
+    }
+
+    /**
+     * The one writer of state and page table. Checks the transition against {@link BoState}'s
+     * table and the table against the state, installs both and marks the LRU placement stale
+     * (the operation moves the object once, at its end). Reservation held, or the object
+     * unreachable (free path, manager teardown).
+     *
+     * @throws IllegalStateException on a transition the table forbids (a bug: nothing changes)
+     */
+    void transition(BoState to, PageTable t) {
+        BoState from = state;
+        if (!from.canBecome(to)) {
+            throw new IllegalStateException("buffer object " + handle + ": illegal transition " + from + " -> " + to);
+        }
+        if (to.hasTable() != (t != null) || (t != null && t.pages() != pages)) {
+            throw new IllegalStateException("buffer object " + handle + ": " + to + " with page table " + t);
+        }
+        table = t;
+        state = to;
+        lruDirty = true;
+    }
+
+    public Residency residency() {
+        return state.residency();
+    }
+
+    /** @return backed pages (frames when resident, slots when evicted); a snapshot */
+    public int backedPages() {
+        PageTable t = table;
+        return t == null || !state.hasTable() ? 0 : t.backed();
+    }
+
+    public boolean isResident() {
+        return state == BoState.RESIDENT;
+    }
+
+    public boolean isEvicted() {
+        return state == BoState.EVICTED;
+    }
+
+    public boolean isFreed() {
+        return state == BoState.FREED;
+    }
+
+    /** @return resident with every page backed (what a page use, pin or vmap needs) */
+    boolean isFullyResident() {
+        PageTable t = table;
+        return state == BoState.RESIDENT && t != null && t.backed() == pages;
+    }
+
+    public boolean isDontNeed() {
+        return dontNeed;
+    }
+
+    void checkContentLocked() {
+        assertLocked();
+        if (state == BoState.PURGED) {
+            throw new PurgedException("buffer object " + handle + " was purged: its content is gone");
+        }
+        if (state == BoState.FREED) {
+            throw freed();
+        }
+    }
+
+    /** Marks the LRU placement stale after a count transition (reservation held). */
+    void lruChanged() {
+        lruDirty = true;
+    }
+
+    /** Moves the object on the LRU once if a transition made its placement stale. Reservation held. */
+    void syncLruLocked() {
+        if (!lruDirty) {
+            return;
+        }
+        lruDirty = false;
+        BoState st = state;
+        byte list;
+        if (st == BoState.FREED) {
+            list = Lru.NONE;
+        } else if (pinCount > 0 || st != BoState.RESIDENT && !(st == BoState.EVICTED && dontNeed)) {
+            list = Lru.UNEVICTABLE; // pinned, unpopulated, purged, or evicted and still needed
+        } else if (dontNeed) {
+            list = Lru.PURGEABLE;
+        } else {
+            list = useCount > 0 ? Lru.ACTIVE : Lru.INACTIVE;
+        }
+        dev().lru().update(this, list, st == BoState.RESIDENT ? backedPages() : 0);
     }
 
     // ---- counts ----------------------------------------------------------------------------
@@ -166,162 +458,78 @@ public final class GemObject extends GemRefs {
         return Math.max(0, vmapCount);
     }
 
-    public Residency residency() {
-        return switch (state) {
-            case RESIDENT -> Residency.RESIDENT;
-            case EVICTED -> Residency.EVICTED;
-            case PURGED -> Residency.PURGED;
-            default -> Residency.UNPOPULATED; // UNPOPULATED, and FREED: no frames, no slots
-        };
-    }
-
-    public boolean isDontNeed() {
-        return dontNeed;
-    }
-
-    /** @return backed pages (frames when resident, slots when evicted); a snapshot */
-    public int backedPages() {
-        return backed;
-    }
-
-    boolean isResident() {
-        return state == RESIDENT;
-    }
-
-    boolean isEvicted() {
-        return state == EVICTED;
-    }
-
-    // ---- operations ------------------------------------------------------------------------
-
-    @Override
-    Gate gate() {
-        return dev().gate();
-    }
-
-    void assertLocked() {
-        assert resv.isHeldByCurrentThread() : "reservation not held";
-    }
-
-    IllegalStateException freed() {
-        return new IllegalStateException("buffer object " + handle + " (" + file.name() + ") is freed");
-    }
-
-    void checkContentLocked() {
-        if (state == PURGED) {
-            throw new PurgedException("buffer object " + handle + " was purged: its content is gone");
-        }
-        if (state == FREED) {
-            throw freed();
-        }
-    }
-
-    // ---- getPages / putPages ----------------------------------------------------------------
-
-    /** Takes a weak page use; populates or swaps in. Lock-free when already used and resident. */
+    /** Takes a weak page use; populates or swaps in. Lock-free when used, resident and backed. */
     public void getPages() {
-        int u = useCount;
-        if (u > 0 && state == RESIDENT) {
-            do { // compareAndExchange hands back the current count: no reload on a lost race
-                int w = (int) USE.compareAndExchange(this, u, u + 1);
-                if (w == u) {
-                    markAccessed();
-                    return;
-                }
-                u = w;
-            } while (u > 0);
+        if (Counts.incNotZero(USE, this, true)) {
+            markAccessed();
+            return;
         }
         locked(GemObject::getPagesLocked);
     }
 
     /** Drops a weak page use; content stays. Lock-free while the count stays above zero. */
     public void putPages() {
-        for (int u = useCount; u > 1; ) {
-            int w = (int) USE.compareAndExchange(this, u, u - 1);
-            if (w == u) {
-                return;
-            }
-            u = w;
+        if (Counts.decNotOne(USE, this)) {
+            return;
         }
         locked(o -> o.putPagesLocked(false));
     }
 
     void getPagesLocked() {
-        assertLocked();
         checkContentLocked();
-        markAccessed(); // before any move to the tail, which clears it again
-        int u = useCount;
-        if (u == 0 || state != RESIDENT || backed < pages) {
+        markAccessed();
+        if (useCount == 0 || !isFullyResident()) {
             Backing.ensureResidentLocked(this, 0, pages);
         }
-        USE.getAndAdd(this, 1);
-        if (u == 0) {
-            lruUpdate();
+        if ((int) USE.getAndAdd(this, 1) == 0) {
+            lruDirty = true;
         }
     }
 
     /** @param forPins drop the use held by the pins (unpin to zero) rather than a user's */
     private void putPagesLocked(boolean forPins) {
         assertLocked();
-        if (state == FREED) {
+        if (state == BoState.FREED) {
             throw freed();
         }
-        int u;
-        while (true) {
-            u = useCount;
-            int mine = forPins ? u : u - (pinCount > 0 ? 1 : 0);
-            if (mine <= 0) {
-                throw new IllegalStateException("putPages() without a matching getPages()");
-            }
-            if (USE.compareAndSet(this, u, u - 1)) {
-                break;
-            }
+        int floor = forPins ? 0 : (pinCount > 0 ? 1 : 0); // the use all pins hold is not the user's
+        int was = Counts.decAbove(USE, this, floor);
+        if (was <= floor) {
+            throw new IllegalStateException("putPages() without a matching getPages()");
         }
-        if (u == 1) {
-            lruUpdate();
+        if (was == 1) {
+            lruDirty = true;
         }
     }
 
-    // ---- pin / unpin -----------------------------------------------------------------------
-
     /** Takes a hard pin; populates or swaps in. Lock-free when already pinned. */
     public void pin() {
-        for (int p = pinCount; p > 0; ) {
-            int w = (int) PIN.compareAndExchange(this, p, p + 1);
-            if (w == p) {
-                markAccessed();
-                return;
-            }
-            p = w;
+        if (Counts.incNotZero(PIN, this, false)) {
+            markAccessed();
+            return;
         }
         locked(GemObject::pinLocked);
     }
 
     /** Drops a pin. Lock-free while the count stays above zero. */
     public void unpin() {
-        for (int p = pinCount; p > 1; ) {
-            int w = (int) PIN.compareAndExchange(this, p, p - 1);
-            if (w == p) {
-                return;
-            }
-            p = w;
+        if (Counts.decNotOne(PIN, this)) {
+            return;
         }
         locked(GemObject::unpinLocked);
     }
 
     void pinLocked() {
-        assertLocked();
         checkContentLocked();
         if (dontNeed) {
             throw new IllegalStateException("pin of a DONTNEED object: a pinned object may not be purgeable");
         }
         markAccessed();
-        int p = pinCount;
-        if (p == 0) {
+        if (pinCount == 0) {
             getPagesLocked(); // the one use all pins hold together
             PIN.getAndAdd(this, 1);
             dev().pinnedFrames(pages);
-            lruUpdate();
+            lruDirty = true;
         } else {
             PIN.getAndAdd(this, 1);
         }
@@ -329,26 +537,20 @@ public final class GemObject extends GemRefs {
 
     void unpinLocked() {
         assertLocked();
-        if (state == FREED) {
+        if (state == BoState.FREED) {
             throw freed();
         }
-        int p;
-        while (true) {
-            p = pinCount;
-            int mine = p - (vmapCount > 0 ? 1 : 0); // the pin all vmaps hold is not the caller's
-            if (mine <= 0) {
-                throw new IllegalStateException(vmapCount > 0
-                        ? "unpin() of the pin the open vmaps hold: close the vmaps instead"
-                        : "unpin() without a matching pin()");
-            }
-            if (PIN.compareAndSet(this, p, p - 1)) {
-                break;
-            }
+        int floor = vmapCount > 0 ? 1 : 0; // the pin all vmaps hold is not the caller's
+        int was = Counts.decAbove(PIN, this, floor);
+        if (was <= floor) {
+            throw new IllegalStateException(vmapCount > 0
+                    ? "unpin() of the pin the open vmaps hold: close the vmaps instead"
+                    : "unpin() without a matching pin()");
         }
-        if (p == 1) {
+        if (was == 1) {
             dev().pinnedFrames(-pages);
             putPagesLocked(true);
-            lruUpdate();
+            lruDirty = true;
         }
     }
 
@@ -361,47 +563,25 @@ public final class GemObject extends GemRefs {
      * @return the mapping's segment
      */
     public MemorySegment vmap() {
-        for (int v = vmapCount, w; v > 0; v = w) {
-            w = (int) VMAP.compareAndExchange(this, v, v + 1);
-            if (w == v) {
-                // read after the CAS: the mapping cannot change while the count stays above zero
-                // (read before, an unmap and remap in between could hand out the old one)
-                Vmapping m = mapping;
-                if (m == null) { // the last reference went meanwhile: dying() unmapped it
-                    throw freed();
-                }
-                markAccessed();
-                return m.segment();
+        if (Counts.incNotZero(VMAP, this, false)) {
+            // read after the increment: the mapping cannot change while the count stays above
+            // zero, except that dying() tears it down
+            Vmapping m = mapping;
+            if (m == null) {
+                vunmap(); // undo, through the slow path if it was the last
+                throw freed();
             }
+            markAccessed();
+            return m.segment();
         }
         return lockedCall(Vmaps::vmapLocked);
     }
 
     /** Closes one vmap; the last one drops the vmaps' pin (the mapping stays cached). */
     public void vunmap() {
-        for (int v = vmapCount; v > 1; ) {
-            int w = (int) VMAP.compareAndExchange(this, v, v - 1);
-            if (w == v) {
-                return;
-            }
-            v = w;
+        if (Counts.decNotOne(VMAP, this)) {
+            return;
         }
-        vunmapSlow();
-    }
-
-    /**
-     * Unmaps the cached mapping. Reservation held, or the object unreachable (free), or dying:
-     * racing callers may both unmap, which is idempotent.
-     */
-    void teardownMapping() {
-        Vmapping m = mapping;
-        if (m != null) {
-            mapping = null;
-            m.unmap();
-        }
-    }
-
-    private void vunmapSlow() {
         boolean locked;
         try {
             locked = begin();
@@ -415,6 +595,29 @@ public final class GemObject extends GemRefs {
         }
     }
 
+    Vmapping mapping() {
+        return mapping;
+    }
+
+    /** Installs a new mapping (reservation held, none installed). */
+    void setMappingLocked(Vmapping m) {
+        assertLocked();
+        if (!MAPPING.compareAndSet(this, (Vmapping) null, m)) {
+            throw new IllegalStateException("buffer object " + handle + " is already mapped");
+        }
+    }
+
+    /**
+     * Tears the cached mapping down (never fails). Reservation held, or dying, or unreachable:
+     * racing callers are fine, only one gets the mapping.
+     */
+    void teardownMapping() {
+        Vmapping m = (Vmapping) MAPPING.getAndSet(this, (Vmapping) null);
+        if (m != null) {
+            m.unmap();
+        }
+    }
+
     /** Drops a cached mapping of an object that is not vmapped (benchmarks measure cold vmaps). */
     public void dropCachedMapping() {
         locked(o -> {
@@ -424,19 +627,38 @@ public final class GemObject extends GemRefs {
         });
     }
 
-    // ---- read / write ----------------------------------------------------------------------
+    int incVmapLocked() {
+        assertLocked();
+        return (int) VMAP.getAndAdd(this, 1);
+    }
+
+    /** @return the count before, or &lt;= 0 when there was nothing to drop */
+    int decVmapLocked() {
+        assertLocked();
+        return Counts.decAbove(VMAP, this, 0);
+    }
+
+    // ---- read / write / madvise ------------------------------------------------------------
 
     /** Copies object bytes [offset, offset + dst.byteSize()) into dst; holes read as zero. */
     public void read(long offset, MemorySegment dst) {
+        if (dst.byteSize() == 0) {
+            checkAlive();
+            return;
+        }
+        Backing.checkUserSegment(dst, "destination");
         locked(o -> Backing.readLocked(o, offset, dst));
     }
 
     /** Copies src into object bytes [offset, offset + src.byteSize()); all or nothing. */
     public void write(long offset, MemorySegment src) {
+        if (src.byteSize() == 0) {
+            checkAlive();
+            return;
+        }
+        Backing.checkUserSegment(src, "source");
         locked(o -> Backing.writeLocked(o, offset, src));
     }
-
-    // ---- madvise ---------------------------------------------------------------------------
 
     /** @return retained: false once purged (and nothing changes) */
     public boolean madvise(Madvise advice) {
@@ -445,22 +667,21 @@ public final class GemObject extends GemRefs {
 
     private boolean madviseLocked(Madvise advice) {
         assertLocked();
-        if (state == PURGED) {
+        if (state == BoState.PURGED) {
             return false;
         }
-        if (advice == Madvise.DONTNEED) {
-            if (pinCount > 0) {
-                throw new IllegalStateException("madvise(DONTNEED) on a pinned object");
-            }
-            dontNeed = true;
-        } else {
-            dontNeed = false;
+        boolean dn = advice == Madvise.DONTNEED;
+        if (dn && pinCount > 0) {
+            throw new IllegalStateException("madvise(DONTNEED) on a pinned object");
         }
-        lruUpdate();
+        if (dontNeed != dn) {
+            dontNeed = dn;
+            lruDirty = true;
+        }
         return true;
     }
 
-    // ---- reclaim ---------------------------------------------------------------------------
+    // ---- reclaim (the shrinker's narrow interface) -----------------------------------------
 
     @Override
     protected boolean reclaimGet() {
@@ -485,78 +706,56 @@ public final class GemObject extends GemRefs {
     @Override
     protected int reclaimLocked(int mode) {
         assertLocked();
-        int st = state;
-        if (pinCount != 0 || vmapCount != 0 || resv.isBusy()) {
-            return 0;
+        try {
+            return mode == PURGE ? Backing.purgeLocked(this) : Backing.evictLocked(this);
+        } finally {
+            syncLruLocked();
         }
+    }
+
+    /**
+     * @return whether the shrinker may take the frames now (reservation held): alive, not pinned
+     *     or vmapped, not busy, in the state and madvise the mode needs; checked again after the
+     *     eviction listeners ran, since they may call back into the object
+     */
+    boolean reclaimableLocked(int mode) {
+        assertLocked();
+        if (isDying() || pinCount != 0 || vmapCount != 0 || resv.isBusy() || dev().gate().isClosed()) {
+            return false;
+        }
+        BoState st = state;
         if (mode == PURGE) {
-            return dontNeed && (st == RESIDENT || st == EVICTED) ? Backing.purgeLocked(this) : 0;
+            return dontNeed && (st == BoState.RESIDENT || st == BoState.EVICTED);
         }
-        return !dontNeed && st == RESIDENT ? Backing.evictLocked(this) : 0;
-    }
-
-    /** Stores a flat table, in the contiguous form when it allows (reservation held). */
-    void setTable(int[][] flat) {
-        int base = PageTables.compactBase(flat);
-        table = base == PageTables.NONE ? flat : null;
-        tableBase = base;
-    }
-
-    /** Drops the table: no backing (reservation held, or the object unreachable). */
-    void clearTable() {
-        table = null;
-        tableBase = PageTables.NONE;
-    }
-
-    /** Puts the object on the LRU list its state calls for (at the most recently used end). */
-    void lruUpdate() {
-        int st = state;
-        byte list;
-        if (st == FREED) {
-            list = Lru.NONE;
-        } else if (pinCount > 0 || st == UNPOPULATED || st == PURGED) {
-            list = Lru.UNEVICTABLE;
-        } else if (dontNeed) {
-            list = Lru.PURGEABLE;
-        } else if (st == EVICTED) {
-            list = Lru.UNEVICTABLE;
-        } else {
-            list = useCount > 0 ? Lru.ACTIVE : Lru.INACTIVE;
-        }
-        dev().lru().update(this, list, st == RESIDENT ? backed : 0);
-    }
-
-    /** Puts a new object on the LRU (its creator, before publishing it). */
-    void register() {
-        dev().lru().update(this, Lru.UNEVICTABLE, 0);
+        return !dontNeed && st == BoState.RESIDENT;
     }
 
     // ---- free ------------------------------------------------------------------------------
 
-    /** The last reference is gone: release everything. Takes no reservation lock. */
-    @Override
-    void free() {
-        if (!dev().gate().enter()) {
-            return; // the manager is closing: close() releases every object
-        }
-        try {
-            release(false);
-        } finally {
-            dev().gate().exit();
+    /**
+     * Puts a new object on the LRU (its creator, right after publishing its handle; an operation
+     * through the handle may have placed it already). Inside the device gate.
+     */
+    void register() {
+        if (state != BoState.FREED) {
+            dev().lru().addIfAbsent(this, Lru.UNEVICTABLE, 0);
         }
     }
 
     /**
      * Releases the object: counts to the sentinel, off the LRU, mapping torn down, frames and
-     * slots freed (unless the whole manager is closing). Runs once; nobody else can reach the
-     * object (no references left, or the manager's gate closed).
+     * slots freed (unless the whole manager is closing, when the memfd and swap file go as a
+     * whole), waiters woken. Runs once; takes no lock: nobody else can reach the object (no
+     * references left, or the manager's gate closed with nobody inside).
      */
     void release(boolean closing) {
-        int st = state;
-        if (st == FREED) {
+        BoState st = state;
+        if (st == BoState.FREED) {
             return;
         }
-        state = FREED;
+        PageTable t = table;
+        transition(BoState.FREED, null);
+        lruDirty = false;
         int pins = (int) PIN.getAndSet(this, DEAD);
         int vmaps = (int) VMAP.getAndSet(this, DEAD);
         int uses = (int) USE.getAndSet(this, DEAD);
@@ -565,17 +764,17 @@ public final class GemObject extends GemRefs {
                     + "' freed with " + pins + " pins, " + vmaps + " vmaps and " + uses
                     + " page uses outstanding (leaked); open vmaps are invalidated");
         }
-        dev().lru().remove(this);
+        GemDevice dev = dev();
+        dev.lru().remove(this);
         teardownMapping();
         if (pins > 0) {
-            dev().pinnedFrames(-pages);
+            dev.pinnedFrames(-pages);
         }
-        if (!closing) {
-            Backing.freeUnits(this, st);
+        if (!closing && t != null) {
+            Backing.freeUnits(dev, st, t);
         }
-        dev().listeners(this, null);
-        clearTable();
-        backed = 0;
+        dev.removeListeners(this);
+        resv.wakeWaiters();
     }
 
     @Override

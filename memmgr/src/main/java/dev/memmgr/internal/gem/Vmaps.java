@@ -5,13 +5,21 @@ import dev.memmgr.internal.mem.Vmapping;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The vmap transitions of a buffer object: the first vmap pins the object and maps it (or reuses
- * the cached mapping), the last one drops that pin and keeps the mapping cached until the frames
- * go (eviction, purge, free). The lock-free paths (a vmap or vunmap that leaves the count above
- * zero) are in {@link GemObject}.
+ * The vmap transitions of a buffer object (drm_gem_shmem_vmap / vunmap). The first vmap pins the
+ * object and maps it, or reuses the cached mapping; the last one drops that pin and keeps the
+ * mapping cached, idle, until the frames go (eviction, purge, free) or the process-wide budget of
+ * memory mappings needs it (least recently idled first). The lock-free paths (a vmap or vunmap
+ * that leaves the count above zero) are in {@link GemObject}.
  *
- * <p>Locking: every method needs the object's reservation held by the calling thread and asserts
- * it.
+ * <p><b>Compaction.</b> A scattered object would need one mmap per run of frames, and enough of
+ * them exhaust the process's mapping limit (vm.max_map_count). So the first vmap of a scattered
+ * object first moves its content into one free run of frames, when the allocator has one, and
+ * maps it with a single mmap; it maps the runs only when no free run is long enough, within the
+ * budget (a vmap that cannot fit throws MemoryManagerException saying so).
+ *
+ * <p>Locking: every {@code ...Locked} method needs the object's reservation held by the calling
+ * thread and asserts it. An idle mapping is torn down by the budget only under its object's
+ * reservation, taken with try-lock.
  */
 final class Vmaps {
     private Vmaps() {
@@ -19,44 +27,97 @@ final class Vmaps {
 
     /** @return the mapping's segment; pins and maps on the first vmap */
     static MemorySegment vmapLocked(GemObject o) {
-        o.assertLocked();
         o.checkContentLocked();
-        if (o.dontNeed) {
+        if (o.isDontNeed()) {
             throw new IllegalStateException("vmap of a DONTNEED object: vmap pins, and a pinned object may not be purgeable");
         }
         o.markAccessed();
-        if (o.vmapCount == 0) {
+        if (o.vmapCount() == 0) {
             o.pinLocked();
             try {
-                if (o.mapping == null) {
-                    ExtentList frames = new ExtentList();
-                    PageTables.units(o.table, o.tableBase, o.pages(), frames);
-                    o.mapping = Vmapping.map(o.dev().mem(), frames);
+                Vmapping m = o.mapping();
+                if (m == null) {
+                    o.setMappingLocked(mapLocked(o));
+                } else {
+                    m.markInUse();
                 }
             } catch (RuntimeException | Error e) {
                 o.unpinLocked();
                 throw e;
             }
         }
-        GemObject.VMAP.getAndAdd(o, 1);
-        return o.mapping.segment();
+        o.incVmapLocked();
+        Vmapping m = o.mapping();
+        if (m == null) { // the last reference went meanwhile: dying() tore it down
+            vunmapLocked(o);
+            throw o.freed();
+        }
+        return m.segment();
     }
 
-    /** Drops one vmap; the last one drops the pin all vmaps hold (the mapping stays cached). */
+    /** Drops one vmap; the last one drops the pin all vmaps hold and leaves the mapping idle. */
     static void vunmapLocked(GemObject o) {
+        int was = o.decVmapLocked();
+        if (was != 1) {
+            return; // more views open, or freed meanwhile (sentinel): nothing else to drop
+        }
+        o.unpinLocked();
+        Vmapping m = o.mapping();
+        if (m != null) {
+            m.markIdle(() -> tryDropIdle(o, m));
+        }
+    }
+
+    /**
+     * The budget wants an idle mapping back: tear it down if the object can be locked without
+     * waiting and is still not vmapped. Any thread, possibly holding another reservation.
+     */
+    private static boolean tryDropIdle(GemObject o, Vmapping m) {
+        if (!o.resv().tryLock()) {
+            return false;
+        }
+        try {
+            if (o.vmapCount() != 0 || o.mapping() != m) {
+                return false;
+            }
+            o.teardownMapping();
+            return true;
+        } finally {
+            o.resv().unlock();
+        }
+    }
+
+    /** Maps the pinned object: compacts it first if it is scattered, then one mmap per run. */
+    private static Vmapping mapLocked(GemObject o) {
         o.assertLocked();
-        int v;
-        while (true) {
-            v = o.vmapCount;
-            if (v <= 0) {
-                return; // freed meanwhile (sentinel) or already balanced: nothing to drop
-            }
-            if (GemObject.VMAP.compareAndSet(o, v, v - 1)) {
-                break;
-            }
+        if (!o.isFullyResident()) { // never map swap slots or holes as frames
+            throw new IllegalStateException("buffer object " + o.handle() + " is not resident: cannot map it");
         }
-        if (v == 1) {
-            o.unpinLocked();
+        compactLocked(o);
+        ExtentList frames = new ExtentList();
+        o.table().units(frames);
+        return o.dev().map(frames, o);
+    }
+
+    /**
+     * Moves a scattered object's content into one free run of frames, if there is one (no
+     * reclaim, no zeroing: every frame is overwritten). Nothing changes when there is none.
+     */
+    static void compactLocked(GemObject o) {
+        o.assertLocked();
+        PageTable t = o.table();
+        if (t.isContiguous() || o.mapping() != null) {
+            return;
         }
+        GemDevice dev = o.dev();
+        int first = dev.frames().allocateRun(o.pages());
+        if (first < 0) {
+            return;
+        }
+        ExtentList from = new ExtentList();
+        t.units(from);
+        dev.mem().copy(from, first);
+        o.transition(BoState.RESIDENT, PageTable.contiguous(o.pages(), first));
+        dev.freeFrames(from);
     }
 }

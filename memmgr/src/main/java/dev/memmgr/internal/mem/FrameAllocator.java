@@ -129,6 +129,15 @@ public final class FrameAllocator {
         return runs.trimDirty(mem::punch);
     }
 
+    /** Shim until the real one lands: no contiguous run. */
+    public int allocateRun(int n) {
+        return -1;
+    }
+
+    /** Shim: nothing to release yet. */
+    public void close() {
+    }
+
     /** @return whether every frame of the extent is allocated (assertions, tests) */
     public boolean isAllocated(int frame, int count) {
         return runs.isAllocated(frame, count);

@@ -141,6 +141,15 @@ public final class PhysMem implements AutoCloseable {
                 (long) count << pageShift);
     }
 
+    /** Shim: copies frames, in order, to consecutive frames from {@code toFirstFrame}. */
+    public void copy(ExtentList from, int toFirstFrame) {
+        int to = toFirstFrame;
+        for (int i = 0; i < from.size(); i++) {
+            MemorySegment.copy(directMap, offset(from.start(i)), directMap, offset(to), (long) from.length(i) << pageShift);
+            to += from.length(i);
+        }
+    }
+
     /** @return bytes the memfd really occupies (fstat st_blocks * 512) */
     public long allocatedBytes() {
         return LibC.fstat(fd).allocatedBytes();

@@ -79,6 +79,18 @@ public final class Vmapping {
         return new Vmapping(arena, segment, calls);
     }
 
+    /** Shim: the mapping's views are closed; the budget may ask for it back. */
+    public void markIdle(java.util.function.BooleanSupplier tryRelease) {
+    }
+
+    /** Shim: the mapping is in use again. */
+    public void markInUse() {
+    }
+
+    /** Shim: retries deferred closes. */
+    public static void retryDeferred() {
+    }
+
     /** @return the view; throws IllegalStateException on access once unmapped */
     public MemorySegment segment() {
         return segment;

@@ -16,8 +16,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * Each list also sums the frames of its objects (the purgeable figure of the statistics).
  *
  * <p>Locking: one lock for all lists, below the reservations and above the frame allocator in
- * the locking order. Moving between lists happens at state transitions (under the object's
- * reservation); hot paths only set the accessed flag.
+ * the locking order (methods that need it held are named {@code ...Locked} and assert it).
+ * Objects move between lists once per state transition, under their reservation; hot paths only
+ * set the accessed flag of {@link LruNode}.
  */
 public final class Lru {
     public static final byte NONE = 0;
@@ -27,22 +28,50 @@ public final class Lru {
     public static final byte ACTIVE = 4;
     private static final int LISTS = 5;
 
-    final ReentrantLock lock = new ReentrantLock();
-    private final LruNode[] head = new LruNode[LISTS];
-    private final LruNode[] tail = new LruNode[LISTS];
-    private final int[] count = new int[LISTS];
-    private final long[] frames = new long[LISTS];
+    private final ReentrantLock lock = new ReentrantLock();
+    private final LruList[] lists = new LruList[LISTS];
+
+    public Lru() {
+        for (int l = 1; l < LISTS; l++) {
+            lists[l] = new LruList();
+        }
+    }
 
     /**
-     * Puts a node at the tail (most recently used end) of a list, or takes it off every list
-     * when {@code to} is {@link #NONE}. Takes the LRU lock.
+     * Puts a node at the tail (most recently used end) of a list and clears its accessed flag
+     * (the position records the use), or takes it off every list when {@code to} is
+     * {@link #NONE}. A node waiting on a scan's temporary list is taken off it. Takes the LRU lock.
      *
      * @param nodeFrames the frames to account to the list for this node
      */
     public void update(LruNode n, byte to, int nodeFrames) {
+        if (to < NONE || to >= LISTS) {
+            throw new IllegalArgumentException("no LRU list " + to);
+        }
         lock.lock();
         try {
-            moveLocked(n, to, nodeFrames);
+            if (n.list != null) {
+                n.list.remove(n);
+            }
+            if (to != NONE) {
+                n.clearAccessed();
+                lists[to].addTail(n, nodeFrames);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Puts a new node at the tail of a list unless it is on one already (an operation may have
+     * placed an object published a moment earlier). Takes the LRU lock.
+     */
+    public void addIfAbsent(LruNode n, byte to, int nodeFrames) {
+        lock.lock();
+        try {
+            if (n.list == null) {
+                lists[to].addTail(n, nodeFrames);
+            }
         } finally {
             lock.unlock();
         }
@@ -53,33 +82,33 @@ public final class Lru {
         update(n, NONE, 0);
     }
 
-    /** @return objects on a list (a snapshot) */
+    /** @return objects on a list (a snapshot; takes the LRU lock) */
     public int count(byte list) {
         lock.lock();
         try {
-            return count[list];
+            return lists[list].count;
         } finally {
             lock.unlock();
         }
     }
 
-    /** @return frames of the objects on a list (a snapshot) */
+    /** @return frames of the objects on a list (a snapshot; takes the LRU lock) */
     public long frames(byte list) {
         lock.lock();
         try {
-            return frames[list];
+            return lists[list].frames;
         } finally {
             lock.unlock();
         }
     }
 
-    /** @return objects on all lists: every live object (a snapshot) */
+    /** @return objects on all lists: every live object (a snapshot; takes the LRU lock) */
     public int size() {
         lock.lock();
         try {
             int n = 0;
-            for (int c : count) {
-                n += c;
+            for (int l = 1; l < LISTS; l++) {
+                n += lists[l].count;
             }
             return n;
         } finally {
@@ -87,16 +116,34 @@ public final class Lru {
         }
     }
 
-    /** Takes every node off every list and returns them (manager close). */
+    /** @return the nodes of a list from the least recently used (a snapshot; takes the LRU lock) */
+    public List<LruNode> snapshot(byte list) {
+        lock.lock();
+        try {
+            List<LruNode> out = new ArrayList<>(lists[list].count);
+            for (LruNode n = lists[list].head; n != null; n = n.next) {
+                out.add(n);
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Takes every node off every list and returns them (manager teardown, when no scan runs).
+     * Takes the LRU lock.
+     */
     public List<LruNode> drainAll() {
         lock.lock();
         try {
             List<LruNode> out = new ArrayList<>();
-            for (byte l = 1; l < LISTS; l++) {
-                while (head[l] != null) {
-                    LruNode n = head[l];
+            for (int l = 1; l < LISTS; l++) {
+                LruList list = lists[l];
+                while (list.head != null) {
+                    LruNode n = list.head;
                     out.add(n);
-                    moveLocked(n, NONE, 0);
+                    list.remove(n);
                 }
             }
             return out;
@@ -105,7 +152,7 @@ public final class Lru {
         }
     }
 
-    // ---- for the shrinker (same package), LRU lock held ---------------------------------
+    // ---- for the shrinker (same package) -------------------------------------------------
 
     void lockLru() {
         lock.lock();
@@ -115,58 +162,22 @@ public final class Lru {
         lock.unlock();
     }
 
-    LruNode headLocked(byte list) {
-        assert lock.isHeldByCurrentThread();
-        return head[list];
+    LruList listLocked(byte list) {
+        assert lock.isHeldByCurrentThread() : "LRU lock not held";
+        return lists[list];
     }
 
-    int countLocked(byte list) {
-        assert lock.isHeldByCurrentThread();
-        return count[list];
+    /** Moves a node to another list (a scan's temporary list), keeping its frames and flag. */
+    void moveLocked(LruNode n, LruList to) {
+        assert lock.isHeldByCurrentThread() : "LRU lock not held";
+        int f = n.listFrames;
+        n.list.remove(n);
+        to.addTail(n, f);
     }
 
-    /** Moves a node to the tail of the list it is on (skipped or given a second chance). */
-    void rotateLocked(LruNode n) {
-        assert lock.isHeldByCurrentThread();
-        moveLocked(n, n.list, n.listFrames);
-    }
-
-    private void moveLocked(LruNode n, byte to, int nodeFrames) {
-        if (to < NONE || to >= LISTS) {
-            throw new IllegalArgumentException("no LRU list " + to);
-        }
-        byte from = n.list;
-        if (from != NONE) {
-            if (n.prev == null) {
-                head[from] = n.next;
-            } else {
-                n.prev.next = n.next;
-            }
-            if (n.next == null) {
-                tail[from] = n.prev;
-            } else {
-                n.next.prev = n.prev;
-            }
-            count[from]--;
-            frames[from] -= n.listFrames;
-            n.prev = null;
-            n.next = null;
-            n.list = NONE;
-            n.listFrames = 0;
-        }
-        if (to != NONE) {
-            n.clearAccessed(); // at the tail: the position records the use
-            n.prev = tail[to];
-            if (tail[to] == null) {
-                head[to] = n;
-            } else {
-                tail[to].next = n;
-            }
-            tail[to] = n;
-            n.list = to;
-            n.listFrames = nodeFrames;
-            count[to]++;
-            frames[to] += nodeFrames;
-        }
+    /** Moves what is left on a scan's temporary list back to the tail of its home list. */
+    void spliceBackLocked(LruList scanned) {
+        assert lock.isHeldByCurrentThread() : "LRU lock not held";
+        scanned.home.spliceTail(scanned);
     }
 }

@@ -9,7 +9,7 @@ package dev.memmgr.internal.reclaim;
  * object to the tail of its list under the LRU lock, which clears its flag: the position says
  * it was just used. Uses that are not transitions (the lock-free fast paths, reads, writes,
  * fences) only set the flag, without any lock, and the evict passes of the shrinker give a
- * flagged object a second chance (clear the flag, move it to the tail) instead of evicting it.
+ * flagged object a second chance (clear the flag, leave it in place) instead of evicting it.
  */
 public abstract class LruNode {
     /** Reclaim mode: destroy the content of a DONTNEED object. */
@@ -19,8 +19,8 @@ public abstract class LruNode {
 
     LruNode prev;
     LruNode next;
-    /** The list this node is on ({@link Lru#NONE} when on none); guarded by the LRU lock. */
-    byte list;
+    /** The list this node is on, or null; guarded by the LRU lock. */
+    LruList list;
     /** Frames accounted to that list for this node; guarded by the LRU lock. */
     int listFrames;
     /** Recently used; set without a lock, cleared by the shrinker. A benign race. */
@@ -63,7 +63,8 @@ public abstract class LruNode {
     /**
      * With the reservation held: purges ({@link #PURGE}) or evicts ({@link #EVICT}) the object if
      * its state allows it now (not pinned, not vmapped, not busy, the right madvise state, swap
-     * room for eviction), updating its LRU list.
+     * room for eviction), updating its LRU list. Must not throw: a failure leaves the object as
+     * it was and returns 0.
      *
      * @return frames freed; 0 when the object was skipped or nothing was freed
      */

@@ -6,28 +6,40 @@ import java.util.function.BooleanSupplier;
  * The shrinker: frees frames by purging DONTNEED objects, then by evicting WILLNEED ones to
  * swap, least recently used first (drm_gem_lru_scan).
  *
- * <p>For each candidate from the head of a list: move it to the tail; in an evict pass, if it
- * was used since the last look, clear the flag and go on (second chance); take a reference
- * unless it is dying; drop the LRU lock; try-lock its reservation (never block: reclaim runs
- * inside allocations that hold other reservations); let it purge or evict itself (it skips
- * itself when pinned, vmapped, busy or not eligible); unlock; drop the reference; retake the
- * LRU lock. Stop when the target is met or every candidate was looked at twice.
+ * <p>Each pass walks one list from its head and visits every object at most once: a visited
+ * object moves to a temporary list (the kernel's {@code still_in_lru}); in an evict pass, an
+ * object used since the last look has its flag cleared and is left there (second chance);
+ * otherwise the shrinker takes a reference unless it is dying, drops the LRU lock, try-locks the
+ * reservation (never blocks: reclaim runs inside allocations that hold other reservations), lets
+ * the object purge or evict itself (it declines when pinned, vmapped, busy or not eligible),
+ * unlocks, drops the reference and retakes the LRU lock. An object that left (reclaimed, or moved
+ * by its own transition meanwhile) is no longer on the temporary list. When the target is met or
+ * the list is exhausted, what is left on the temporary list goes back to the tail of the list in
+ * the order it was visited: skipped objects keep their order among themselves.
+ *
+ * <p>A scan makes at most two rounds over the evictable lists: when the first falls short of the
+ * target after giving second chances, a second round, which gives none (their flags are clear by
+ * now), takes those objects too, as vmscan raises its priority. So {@code reclaim(bytes)} frees
+ * what it was asked for whenever that is possible, and still visits each object once per round.
  *
  * <p>Locking: called without the LRU lock and without any reservation it could try-lock for
  * the same object (a reservation held by the calling thread is simply skipped, since try-lock
- * fails). Thread-safe: concurrent scans share the lists under the LRU lock.
+ * fails). Thread-safe: concurrent scans each have their own temporary list.
  */
 public final class Shrinker {
     private final Lru lru;
     private final BooleanSupplier canEvict;
+    private final BooleanSupplier stop;
 
     /**
      * @param lru the lists
      * @param canEvict whether eviction is possible now (swap configured and not full)
+     * @param stop whether to stop scanning at once (the manager is closing)
      */
-    public Shrinker(Lru lru, BooleanSupplier canEvict) {
+    public Shrinker(Lru lru, BooleanSupplier canEvict, BooleanSupplier stop) {
         this.lru = lru;
         this.canEvict = canEvict;
+        this.stop = stop;
     }
 
     /**
@@ -39,33 +51,58 @@ public final class Shrinker {
         if (target <= 0) {
             return 0;
         }
-        long freed = scanList(Lru.PURGEABLE, LruNode.PURGE, target);
-        if (freed < target && canEvict.getAsBoolean()) {
-            freed += scanList(Lru.INACTIVE, LruNode.EVICT, target - freed);
-        }
-        if (freed < target && canEvict.getAsBoolean()) {
-            freed += scanList(Lru.ACTIVE, LruNode.EVICT, target - freed);
+        Round first = new Round(true);
+        long freed = first.run(target);
+        if (freed < target && first.secondChances > 0) {
+            freed += new Round(false).evict(target - freed);
         }
         return freed;
     }
 
-    private long scanList(byte list, int mode, long target) {
+    /** One round over the lists, each object visited at most once. */
+    private final class Round {
+        private final boolean giveSecondChances;
+        private int secondChances;
+
+        Round(boolean giveSecondChances) {
+            this.giveSecondChances = giveSecondChances;
+        }
+
+        long run(long target) {
+            long freed = scanList(Lru.PURGEABLE, LruNode.PURGE, target, this);
+            return freed + evict(target - freed);
+        }
+
+        long evict(long target) {
+            long freed = 0;
+            if (freed < target && canEvict.getAsBoolean()) {
+                freed += scanList(Lru.INACTIVE, LruNode.EVICT, target - freed, this);
+            }
+            if (freed < target && canEvict.getAsBoolean()) {
+                freed += scanList(Lru.ACTIVE, LruNode.EVICT, target - freed, this);
+            }
+            return freed;
+        }
+    }
+
+    private long scanList(byte which, int mode, long target, Round round) {
         long freed = 0;
         lru.lockLru();
+        LruList list = lru.listLocked(which);
+        LruList scanned = new LruList(list);
         try {
-            int budget = 2 * lru.countLocked(list);
-            while (freed < target && budget-- > 0) {
-                LruNode n = lru.headLocked(list);
+            while (freed < target && !stop.getAsBoolean()) {
+                LruNode n = list.head;
                 if (n == null) {
                     break;
                 }
-                boolean secondChance = mode == LruNode.EVICT && n.testAndClearAccessed();
-                lru.rotateLocked(n); // to the tail; skipped objects are looked at again later
-                if (secondChance) {
-                    continue;
+                lru.moveLocked(n, scanned);
+                if (mode == LruNode.EVICT && n.testAndClearAccessed() && round.giveSecondChances) {
+                    round.secondChances++;
+                    continue; // second chance
                 }
                 if (!n.reclaimGet()) {
-                    continue;
+                    continue; // dying: its free takes it off the lists
                 }
                 lru.unlockLru();
                 try {
@@ -88,6 +125,7 @@ public final class Shrinker {
                 }
             }
         } finally {
+            lru.spliceBackLocked(scanned);
             lru.unlockLru();
         }
         return freed;

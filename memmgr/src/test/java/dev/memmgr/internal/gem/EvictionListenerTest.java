@@ -52,7 +52,7 @@ class EvictionListenerTest {
             kept.putPages();
             kept.resv().lock();
             try {
-                Backing.removeEvictionListenerLocked(keptGem, listener);
+                keptGem.dev().removeEvictionListenerLocked(keptGem, listener);
             } finally {
                 kept.resv().unlock();
             }
@@ -65,7 +65,7 @@ class EvictionListenerTest {
     private static void register(GemObject o, EvictionListener l) {
         o.resv().lock();
         try {
-            Backing.addEvictionListenerLocked(o, l);
+            o.dev().addEvictionListenerLocked(o, l);
         } finally {
             o.resv().unlock();
         }
