@@ -111,7 +111,7 @@ public final class GemObject extends LruNode {
 
     // ---- identity --------------------------------------------------------------------------
 
-    GemDevice dev() {
+    public GemDevice dev() {
         return file.device();
     }
 
