@@ -113,7 +113,8 @@ public final class GemDevice {
         return swap;
     }
 
-    Lru lru() {
+    /** @return the LRU lists (tests look at their order) */
+    public Lru lru() {
         return lru;
     }
 

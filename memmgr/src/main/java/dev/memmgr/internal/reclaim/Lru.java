@@ -30,6 +30,8 @@ public final class Lru {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final LruList[] lists = new LruList[LISTS];
+    /** Moves made by {@link #update}: tests check that a transition moves an object once. */
+    private long moves;
 
     public Lru() {
         for (int l = 1; l < LISTS; l++) {
@@ -50,6 +52,7 @@ public final class Lru {
         }
         lock.lock();
         try {
+            moves++;
             if (n.list != null) {
                 n.list.remove(n);
             }
@@ -80,6 +83,16 @@ public final class Lru {
     /** Takes a node off its list. Takes the LRU lock. */
     public void remove(LruNode n) {
         update(n, NONE, 0);
+    }
+
+    /** @return moves between lists so far (takes the LRU lock) */
+    public long moves() {
+        lock.lock();
+        try {
+            return moves;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** @return objects on a list (a snapshot; takes the LRU lock) */
