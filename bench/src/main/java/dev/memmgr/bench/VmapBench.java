@@ -29,10 +29,16 @@ import org.openjdk.jmh.annotations.Warmup;
  * <li>{@code vmapCached}: a vmap of an object that is already vmapped (another view is open),
  *     then close: the lock-free path, no system call. Target: at most 100 ns, 0 bytes allocated
  *     per operation ({@code -prof gc}).</li>
- * <li>{@code vmapColdContiguous} / {@code vmapColdScattered}, {@code pages} 1, 16, 256: the first
- *     vmap of a pinned-free object whose frames form one extent (one {@code mmap}) or are all
- *     apart (one reservation plus one {@code mmap} per page), then close, then the cached mapping
- *     is dropped so that every operation maps again. Includes the unmap (a shared arena close).</li>
+ * <li>{@code vmapColdContiguous}, {@code pages} 1, 16, 256: the first vmap of an object whose
+ *     frames form one run (one {@code mmap}), then close, then the cached mapping is dropped so
+ *     that every operation maps again. Includes the unmap (a shared arena close).</li>
+ * <li>{@code vmapColdScattered}: the same for an object whose frames are all apart while a free
+ *     run of its size exists: the vmap first moves it into that run (compaction: a copy of its
+ *     pages), then maps it with one {@code mmap}. Before each operation (not timed) a fresh
+ *     scattered object is made: one-page holes are left between spacer objects, a reserve object
+ *     holds the free run while the new object is populated (so it lands in the holes), then the
+ *     reserve is freed. Target (DESIGN.md section 5): at most 3 x {@code vmapColdContiguous} at
+ *     256 pages.</li>
  * </ul>
  */
 @State(Scope.Thread)
@@ -50,8 +56,7 @@ public class VmapBench {
     Vmap held;
     BufferObject contiguous;
     GemObject contiguousGem;
-    BufferObject scattered;
-    GemObject scatteredGem;
+    Client client;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -63,24 +68,19 @@ public class VmapBench {
         contiguous = client.create((long) pages * page);
         contiguous.getPages();
         contiguousGem = Access.gem(contiguous);
-        // scatter: one-page objects side by side, every other one freed, then the object fills the holes
+        // holes: one-page spacers side by side, every other one freed; the rest of memory stays
+        // free as one run, which each operation's reserve takes while its object is populated
         List<BufferObject> spacers = new ArrayList<>();
         for (int i = 0; i < 2 * pages; i++) {
-            BufferObject s = client.create(page);
-            s.getPages();
-            spacers.add(s);
+            BufferObject sp = client.create(page);
+            sp.getPages();
+            sp.putPages();
+            spacers.add(sp);
         }
-        BufferObject filler = client.create(mm.stats().free()); // no free run left but the holes below
-        filler.getPages();
         for (int i = 0; i < spacers.size(); i += 2) {
-            spacers.get(i).putPages();
             spacers.get(i).close();
         }
-        scattered = client.create((long) pages * page);
-        scattered.getPages();
-        scatteredGem = Access.gem(scattered);
-        filler.putPages();
-        filler.close();
+        this.client = client;
     }
 
     @TearDown(Level.Trial)
@@ -106,13 +106,38 @@ public class VmapBench {
         return size;
     }
 
+    /** A fresh scattered object for each operation, and a free run to compact it into (not timed). */
+    @State(Scope.Thread)
+    public static class Scattered {
+        BufferObject object;
+        GemObject gem;
+
+        @Setup(Level.Invocation)
+        public void scatter(VmapBench b) {
+            long bytes = (long) b.pages * b.mm.pageSize();
+            BufferObject reserve = b.client.create(b.mm.stats().free() - bytes); // every free frame but the holes
+            reserve.getPages();
+            object = b.client.create(bytes);
+            object.getPages(); // no run fits: the holes
+            object.putPages();
+            reserve.putPages();
+            reserve.close(); // the free run is back
+            gem = Access.gem(object);
+        }
+
+        @TearDown(Level.Invocation)
+        public void unscatter() {
+            object.close(); // its run is free again; compaction gave the holes back
+        }
+    }
+
     @Benchmark
-    public long vmapColdScattered() {
+    public long vmapColdScattered(Scattered s) {
         long size;
-        try (Vmap v = scattered.vmap()) {
+        try (Vmap v = s.object.vmap()) {
             size = v.segment().byteSize();
         }
-        scatteredGem.dropCachedMapping();
+        s.gem.dropCachedMapping();
         return size;
     }
 }

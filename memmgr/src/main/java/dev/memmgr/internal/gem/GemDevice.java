@@ -234,6 +234,9 @@ public final class GemDevice {
         }
         int stalls = 0;
         while (!frames.allocate(n, out, unzeroed)) {
+            if (gate.isClosed()) { // an eviction listener closed the manager during direct reclaim
+                throw closedException();
+            }
             long missing = (long) n - frames.freeFrames();
             long freed = missing > 0 ? shrinker.scan(missing) : 0;
             if (freed == 0 && ++stalls >= DIRECT_RECLAIM_STALLS) {
