@@ -38,7 +38,7 @@ public final class Demo {
               --capacity SIZE   frames of the manager: at least 16m, a multiple of 4k (default 256m)
               --overcommit X    textures to write, as a multiple of the capacity: more than 0 and
                                 at most 2.75 (the swap file is twice the capacity; less for
-                                small capacities, e.g. 2.25 for 16m) (default 2.5, or that most)
+                                small capacities, e.g. 2.25 for 16m) (default 2.5, or the most that fits)
               --help            this text
             SIZE: bytes with an optional k, m or g suffix (powers of 1024), e.g. 256m.
             Exit status: 0 every byte came back intact, 1 a byte came back wrong or the manager
@@ -71,7 +71,7 @@ public final class Demo {
                 throw new CommandLine.BadOptions(String.format(Locale.ROOT, "--overcommit %s is too much for"
                         + " --capacity %s: %d textures, the scanout buffer and room for swap-ins need %s of frames and"
                         + " swap, there are %s; at most %.2f with this capacity", line.value("--overcommit"),
-                        line.value("--capacity"), o.textures(), Sizes.format((o.textures() + 3L) * TEXTURE),
+                        Sizes.format(capacity), o.textures(), Sizes.format((o.textures() + 3L) * TEXTURE),
                         Sizes.format(room), most));
             }
             return o;

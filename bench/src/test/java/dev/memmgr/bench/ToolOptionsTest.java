@@ -67,7 +67,7 @@ class ToolOptionsTest {
             --overcommit 0             | --overcommit must be greater than 0 and at most 2.75: '0'
             --overcommit 3             | --overcommit must be greater than 0 and at most 2.75: '3'
             --overcommit               | --overcommit needs a value
-            --capacity 16m --overcommit 2.5 | --overcommit 2.5 is too much for --capacity 16m: 10 textures, the scanout buffer and room for swap-ins need 52 MiB of frames and swap, there are 48 MiB; at most 2.25 with this capacity
+            --capacity 16m --overcommit 2.5 | --overcommit 2.5 is too much for --capacity 16 MiB: 10 textures, the scanout buffer and room for swap-ins need 52 MiB of frames and swap, there are 48 MiB; at most 2.25 with this capacity
             --capacity --overcommit 2  | --capacity needs a value
             --textures 5               | unknown option '--textures'
             256m                       | unexpected argument '256m'
