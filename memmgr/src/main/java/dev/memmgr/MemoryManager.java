@@ -50,6 +50,28 @@ public final class MemoryManager implements AutoCloseable {
     }
 
     /**
+     * Returns the version of this library, as its build recorded it: {@code "0.1.0"}, or for a
+     * development build {@code "0.1.0-SNAPSHOT"}. Reads the resource {@code
+     * dev/memmgr/version.properties} of this module (in the jar, or in the classes directory of a
+     * build); needs no manager and no native access.
+     *
+     * @return the library version, or {@code "unknown"} when the classes were built without their
+     *     resources (e.g. by an IDE that skipped Maven's resource filtering)
+     */
+    public static String version() {
+        java.util.Properties p = new java.util.Properties();
+        try (java.io.InputStream in = MemoryManager.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+        String v = p.getProperty("version", "").strip();
+        return v.isEmpty() || v.startsWith("${") ? "unknown" : v;
+    }
+
+    /**
      * Opens a client: a namespace of handles to buffer objects, with its own statistics.
      *
      * @param name shown in fdinfo and log messages

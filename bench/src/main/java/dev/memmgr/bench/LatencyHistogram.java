@@ -89,9 +89,27 @@ final class LatencyHistogram {
         return max;
     }
 
-    /** @return e.g. {@code "pin p50: 1.2 us p99: 35.0 us"} */
+    /** @return e.g. {@code "pin p50: 850 ns p99: 35.2 us"}, each figure in its own unit */
     String line(String name) {
-        return String.format(Locale.ROOT, "%s p50: %.1f us p99: %.1f us", name, quantile(0.50) / 1e3,
-                quantile(0.99) / 1e3);
+        return name + " p50: " + duration(quantile(0.50)) + " p99: " + duration(quantile(0.99));
+    }
+
+    /**
+     * @param nanos a duration
+     * @return it in the unit its magnitude asks for, with one decimal from us on: {@code "850 ns"},
+     *     {@code "35.2 us"}, {@code "1.3 ms"}, {@code "2.0 s"}; a value that rounds up to 1000 of
+     *     a unit is shown in the next one ({@code "1.0 ms"}, not {@code "1000.0 us"})
+     */
+    static String duration(long nanos) {
+        if (nanos < 1_000) {
+            return nanos + " ns";
+        }
+        if (nanos < 999_950) {
+            return String.format(Locale.ROOT, "%.1f us", nanos / 1e3);
+        }
+        if (nanos < 999_950_000) {
+            return String.format(Locale.ROOT, "%.1f ms", nanos / 1e6);
+        }
+        return String.format(Locale.ROOT, "%.1f s", nanos / 1e9);
     }
 }

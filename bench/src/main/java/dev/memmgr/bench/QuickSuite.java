@@ -1,6 +1,7 @@
 package dev.memmgr.bench;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
@@ -27,31 +28,73 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * <p>{@code bin/memmgr quick [--out FILE]}: prints the table, and writes it to FILE as well.
  */
 public final class QuickSuite {
+    static final String USAGE = """
+            usage: bin/memmgr quick [--out FILE]
+              --out FILE   write the table to FILE as well (its directory must exist)
+              --help       this text
+            Runs every benchmark of the suite with short iterations (a few minutes), then prints a
+            markdown table of each ratio next to its target.
+            Exit status: 0 done, 1 a benchmark or writing FILE failed, 2 bad options.""";
+
     private final List<RunResult> results = new ArrayList<>();
     private final List<String> rows = new ArrayList<>();
+
+    /** The suite's settings. */
+    record Options(Path out) {
+        static final List<String> NAMES = List.of("--out");
+
+        static Options of(CommandLine line) {
+            String v = line.value("--out");
+            if (v == null) {
+                return new Options(null);
+            }
+            Path out = Path.of(v).toAbsolutePath();
+            Path dir = out.getParent();
+            if (Files.isDirectory(out)) {
+                throw new CommandLine.BadOptions("--out: '" + v + "' is a directory");
+            }
+            if (dir == null || !Files.isDirectory(dir)) {
+                throw new CommandLine.BadOptions("--out: the directory of '" + v + "' does not exist");
+            }
+            if (!Files.isWritable(dir) || (Files.exists(out) && !Files.isWritable(out))) {
+                throw new CommandLine.BadOptions("--out: '" + v + "' is not writable");
+            }
+            return new Options(out);
+        }
+    }
 
     private QuickSuite() {
     }
 
-    public static void main(String[] args) throws RunnerException, IOException {
-        Path out = null;
-        for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--out") && i + 1 < args.length) {
-                out = Path.of(args[++i]);
-            } else {
-                System.err.println("usage: QuickSuite [--out FILE]");
-                System.exit(2);
-            }
-        }
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        return CommandLine.execute("quick", USAGE, args, out, err, Options.NAMES, Options::of, o -> run(o, out, err));
+    }
+
+    private static int run(Options o, PrintStream out, PrintStream err) {
         QuickSuite suite = new QuickSuite();
-        suite.runAll();
-        String report = suite.report();
-        System.out.println();
-        System.out.println(report);
-        if (out != null) {
-            Files.writeString(out, report);
-            System.out.println("written to " + out);
+        try {
+            suite.runAll();
+        } catch (RunnerException e) {
+            err.println("quick: a benchmark failed: " + e.getMessage());
+            return 1;
         }
+        String report = suite.report();
+        out.println();
+        out.println(report);
+        if (o.out() != null) {
+            try {
+                Files.writeString(o.out(), report);
+            } catch (IOException e) {
+                err.println("quick: cannot write " + o.out() + ": " + e);
+                return 1;
+            }
+            out.println("written to " + o.out());
+        }
+        return 0;
     }
 
     private void runAll() throws RunnerException {

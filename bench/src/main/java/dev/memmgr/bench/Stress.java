@@ -2,12 +2,14 @@ package dev.memmgr.bench;
 
 import dev.memmgr.Client;
 import dev.memmgr.MemoryManager;
+import dev.memmgr.MemoryManagerException;
 import dev.memmgr.MemoryStats;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -87,8 +89,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <h2>Output</h2>
  * The settings and the seed first (repeat a run with {@code --seed}); once a second a progress
- * line (elapsed, ops/s, resident, evicted and swap used from {@code MemoryManager.stats()}, the
- * live working set, evictions, swap-ins, purges, GpuOutOfMemoryExceptions); failures as they
+ * line labelled with its second (1, 2, 3, ...: a late line comes late, it is never repeated or
+ * skipped) with ops/s, resident, evicted and swap used from {@code MemoryManager.stats()}, the
+ * live working set, evictions, swap-ins, purges, GpuOutOfMemoryExceptions; failures as they
  * happen ({@code CORRUPTION:}, {@code UNEXPECTED:} with stack traces); then counts of expected
  * events and a {@code result:} line, and finally exactly these lines:
  * <pre>
@@ -97,117 +100,71 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * swapIns: N
  * purges: N
  * corruptions: N
- * pin p50: 1.2 us p99: 35.0 us
- * read p50: 3.4 us p99: 410.0 us
+ * pin p50: 850 ns p99: 35.2 us
+ * read p50: 3.4 us p99: 1.3 ms
  * </pre>
  * ops counts workload operations (expected failures included, final verification not); the
  * latencies are of {@code pin()} in frames and of every {@code read()} (whole-object reads and
- * swap-ins included), from {@link LatencyHistogram} (log buckets, 6 % resolution).
+ * swap-ins included), from {@link LatencyHistogram} (log buckets, 6 % resolution), each in ns, us,
+ * ms or s as its magnitude asks.
  *
  * <h2>Exit status</h2>
  * 0: clean. 1: any corruption or unexpected result or exception (anything but
  * GpuOutOfMemoryException, which is expected when everything is pinned, busy or locked, and
  * PurgedException on DONTNEED objects, both counted and printed separately), including
- * OutOfMemoryError. 2: bad options (a message and the usage on stderr), or the watchdog: no
- * operation completed for 10 s; then every thread's stack with the locks held is printed
- * ({@code ThreadMXBean.dumpAllThreads}) and the JVM halts.
+ * OutOfMemoryError. 2: bad options (a message and the usage on stderr; nothing runs). 3: the
+ * watchdog: no operation completed for 10 s; then every thread's stack with the locks held is
+ * printed ({@code ThreadMXBean.dumpAllThreads}) and the JVM halts.
+ *
+ * <p>{@link Soak} is the same tool for five minutes by default.
  */
 public final class Stress {
-    static final String USAGE = """
-            usage: Stress [options]
-              --capacity SIZE   frames of the manager (default 256m)
-              --swap SIZE       swap file size, 0 for none (default 1g)
-              --threads N       worker threads (default 2)
-              --seconds N       duration of the workload (default 30)
-              --objects N       maximum live objects (default 256)
-              --seed N          random seed (default: random, printed)
-              --help            this text
-            SIZE: bytes with an optional k, m, g suffix (powers of 1024), e.g. 256m.
-            Exit status: 0 clean, 1 corruption or unexpected failure, 2 bad options or watchdog (no progress for 10 s).""";
+    /** Exit status when the watchdog sees no progress (see {@link Watchdog}). */
+    static final int EXIT_WATCHDOG = 3;
+
+    static final String USAGE = usage("stress", 30, "the stress tool");
 
     private static final long WATCHDOG_NANOS = TimeUnit.SECONDS.toNanos(10);
 
+    /** The usage text of the stress tool as {@code command} (stress or soak). */
+    static String usage(String command, int defaultSeconds, String what) {
+        return """
+                usage: bin/memmgr %s [options]        (%s, under -Xmx64m)
+                  --capacity SIZE   frames of the manager: at least 1m, a multiple of 4k (default 256m)
+                  --swap SIZE       swap file size: 0 for none, else at least 4k (default 1g)
+                  --threads N       worker threads, 1..256 (default 2)
+                  --seconds N       duration of the workload, 1..1000000 (default %d)
+                  --objects N       maximum live objects, 1..1048576 (default 256)
+                  --seed N          random seed, decimal or 0x hex (default: random, printed)
+                  --help            this text
+                SIZE: bytes with an optional k, m or g suffix (powers of 1024), e.g. 256m.
+                Exit status: 0 clean, 1 corruption or unexpected failure, 2 bad options,
+                3 watchdog (no progress for 10 s: every thread's stack is printed first)."""
+                .formatted(command, what, defaultSeconds);
+    }
+
     /** Command-line settings. */
-    record Options(long capacity, long swap, int threads, int seconds, int objects, long seed, boolean help) {
+    record Options(long capacity, long swap, int threads, int seconds, int objects, long seed) {
+        static final List<String> NAMES = List.of("--capacity", "--swap", "--threads", "--seconds", "--objects",
+                "--seed");
+
+        /** The settings of {@code bin/memmgr stress} (30 s by default). */
         static Options parse(String[] args) {
-            long capacity = 256L << 20;
-            long swap = 1L << 30;
-            int threads = 2;
-            int seconds = 30;
-            int objects = 256;
-            long seed = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                if (a.equals("--help") || a.equals("-h")) {
-                    return new Options(capacity, swap, threads, seconds, objects, seed, true);
-                }
-                String value;
-                int eq = a.indexOf('=');
-                String key = eq > 0 ? a.substring(0, eq) : a;
-                if (!key.startsWith("--")) {
-                    throw new IllegalArgumentException("unexpected argument '" + a + "'");
-                }
-                if (!java.util.Set.of("--capacity", "--swap", "--threads", "--seconds", "--objects", "--seed").contains(key)) {
-                    throw new IllegalArgumentException("unknown option '" + key + "'");
-                }
-                if (eq > 0) {
-                    value = a.substring(eq + 1);
-                } else if (i + 1 < args.length) {
-                    value = args[++i];
-                } else {
-                    throw new IllegalArgumentException(key + " needs a value");
-                }
-                switch (key) {
-                    case "--capacity" -> capacity = size(key, value, 1);
-                    case "--swap" -> swap = size(key, value, 0);
-                    case "--threads" -> threads = integer(key, value, 1, 256);
-                    case "--seconds" -> seconds = integer(key, value, 1, 1_000_000);
-                    case "--objects" -> objects = integer(key, value, 1, 1 << 20);
-                    case "--seed" -> {
-                        try {
-                            seed = value.startsWith("0x") ? Long.parseUnsignedLong(value.substring(2), 16) : Long.parseLong(value);
-                        } catch (NumberFormatException e) {
-                            throw new IllegalArgumentException("--seed: not a number: '" + value + "'");
-                        }
-                    }
-                    default -> throw new IllegalArgumentException("unknown option '" + key + "'");
-                }
-            }
+            return of(CommandLine.parse(args, NAMES), 30);
+        }
+
+        static Options of(CommandLine line, int defaultSeconds) {
+            long capacity = line.size("--capacity", 256L << 20, 1L << 20, 1L << 40);
             if (capacity % 4096 != 0) {
-                throw new IllegalArgumentException("--capacity must be a multiple of 4 KiB: " + capacity);
+                throw new CommandLine.BadOptions("--capacity must be a multiple of 4k: '" + line.value("--capacity") + "'");
             }
-            if (capacity < (1L << 20)) {
-                throw new IllegalArgumentException("--capacity must be at least 1m: " + capacity);
-            }
+            long swap = line.size("--swap", 1L << 30, 0, 1L << 42);
             if (swap != 0 && swap < 4096) {
-                throw new IllegalArgumentException("--swap must be 0 or at least 4k: " + swap);
+                throw new CommandLine.BadOptions("--swap must be 0 or at least 4k: '" + line.value("--swap") + "'");
             }
-            return new Options(capacity, swap, threads, seconds, objects, seed, false);
-        }
-
-        private static long size(String key, String value, long min) {
-            long v;
-            try {
-                v = Sizes.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(key + ": " + e.getMessage());
-            }
-            if (v < min) {
-                throw new IllegalArgumentException(key + " must be at least " + min + ": '" + value + "'");
-            }
-            return v;
-        }
-
-        private static int integer(String key, String value, int min, int max) {
-            try {
-                int v = Integer.parseInt(value.trim());
-                if (v < min || v > max) {
-                    throw new IllegalArgumentException(key + " must be between " + min + " and " + max + ": " + v);
-                }
-                return v;
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(key + ": not a number: '" + value + "'");
-            }
+            return new Options(capacity, swap, line.integer("--threads", 2, 1, 256),
+                    line.integer("--seconds", defaultSeconds, 1, 1_000_000), line.integer("--objects", 256, 1, 1 << 20),
+                    line.seed("--seed", ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE));
         }
     }
 
@@ -246,22 +203,20 @@ public final class Stress {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out));
+        System.exit(run(args, System.out, System.err));
     }
 
-    static int run(String[] args, PrintStream out) {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println("stress: " + e.getMessage());
-            System.err.println(USAGE);
-            return 2;
-        }
-        if (o.help()) {
-            out.println(USAGE);
-            return 0;
-        }
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        return run("stress", USAGE, 30, args, out, err);
+    }
+
+    /** The stress tool as {@code command}: bad options exit 2 before anything runs. */
+    static int run(String command, String usage, int defaultSeconds, String[] args, PrintStream out, PrintStream err) {
+        return CommandLine.execute(command, usage, args, out, err, Options.NAMES, l -> Options.of(l, defaultSeconds),
+                o -> run(command, usage, o, out, err));
+    }
+
+    private static int run(String command, String usage, Options o, PrintStream out, PrintStream err) {
         SwapDir swapDir = new SwapDir();
         Thread hook = new Thread(swapDir::delete, "stress-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -281,13 +236,18 @@ public final class Stress {
             }
             mm = b.build();
         } catch (IllegalArgumentException e) {
-            System.err.println("stress: " + e.getMessage());
-            System.err.println(USAGE);
+            // settings the manager refuses together (e.g. a swap file smaller than a page)
+            err.println(command + ": " + e.getMessage());
+            err.println(usage);
             swapDir.delete();
-            return 2;
+            return CommandLine.BAD_OPTIONS;
+        } catch (MemoryManagerException e) {
+            err.println(command + ": cannot create the manager: " + e.getMessage());
+            swapDir.delete();
+            return 1;
         } catch (IOException e) {
-            System.err.println("stress: cannot create a swap directory in java.io.tmpdir: " + e);
-            return 2;
+            err.println(command + ": cannot create a swap directory in java.io.tmpdir: " + e);
+            return 1;
         }
         try {
             return runOn(mm, o, swapWhere, swapDir, out);
@@ -334,18 +294,19 @@ public final class Stress {
         }
 
         long start = System.nanoTime();
-        long end = start + TimeUnit.SECONDS.toNanos(o.seconds());
         long lastOps = 0;
         long lastTick = start;
         String stoppedEarly = null;
+        // one line per second, labelled with its second: a late wake-up (a loaded machine, a GC
+        // pause) delays a line, it never repeats or skips a label; the rate is over the real interval
         for (int tick = 1; ; tick++) {
             long next = start + TimeUnit.SECONDS.toNanos(tick);
-            while (System.nanoTime() < Math.min(next, end) && report.abort == null) {
-                sleepMillis(Math.max(1, TimeUnit.NANOSECONDS.toMillis(Math.min(next, end) - System.nanoTime())));
+            while (System.nanoTime() < next && report.abort == null) {
+                sleepMillis(Math.max(1, TimeUnit.NANOSECONDS.toMillis(next - System.nanoTime())));
             }
             long now = System.nanoTime();
             long ops = report.ops.sum();
-            progress(out, s, now - start, (ops - lastOps) * 1e9 / Math.max(1, now - lastTick));
+            progress(out, s, tick, (ops - lastOps) * 1e9 / Math.max(1, now - lastTick));
             lastOps = ops;
             lastTick = now;
             if (report.abort != null) {
@@ -356,7 +317,7 @@ public final class Stress {
                 stoppedEarly = "too many failures";
                 break;
             }
-            if (now >= end) {
+            if (tick >= o.seconds()) {
                 break;
             }
         }
@@ -433,12 +394,12 @@ public final class Stress {
                 && st.free() == st.capacity();
     }
 
-    private static void progress(PrintStream out, Stress s, long elapsed, double opsPerSecond) {
+    private static void progress(PrintStream out, Stress s, int second, double opsPerSecond) {
         MemoryStats st = s.mm.stats();
         out.printf(Locale.ROOT,
                 "[%4d s] %8.0f ops/s  resident %9s  evicted %9s  swap used %9s  live %4d objects %9s"
                         + "  evictions %d swapIns %d purges %d oom %d%n",
-                TimeUnit.NANOSECONDS.toSeconds(elapsed + 500_000_000L), opsPerSecond, Sizes.format(st.resident()),
+                second, opsPerSecond, Sizes.format(st.resident()),
                 Sizes.format(st.evicted()), Sizes.format(st.swapUsed()), s.liveObjects.get(),
                 Sizes.format(s.liveBytes.get()), st.evictions(), st.swapIns(), st.purges(),
                 s.report.gpuOutOfMemory.sum());

@@ -14,7 +14,8 @@ import java.util.function.Supplier;
  * Watches a progress counter; when it has not moved for the timeout, prints every thread's full
  * stack with the monitors and synchronizers it holds and waits for (ThreadMXBean), the threads
  * the JVM finds deadlocked, and a caller-supplied state line; runs the cleanup action, then halts
- * the JVM with status 2 (halt, not exit: a deadlocked thread must not keep the process alive).
+ * the JVM with status {@link Stress#EXIT_WATCHDOG} (3: distinct from bad options, 2), by halt, not
+ * exit: a deadlocked thread must not keep the process alive.
  */
 final class Watchdog {
     private final LongSupplier progress;
@@ -92,7 +93,7 @@ final class Watchdog {
             }
             out.flush();
             System.err.flush();
-            Runtime.getRuntime().halt(2);
+            Runtime.getRuntime().halt(Stress.EXIT_WATCHDOG);
         }
     }
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Checks bin/memmgr as a user meets it: every command's exit status, messages and usage for bad
+# options (2, never a stack trace), --help (0, the command's own usage), MEMMGR_JAVA_HOME (used,
+# or refused with status 2), and a 3-second stress run (one progress line per second, latencies
+# with units). Run by bench/pom.xml in the integration-test phase, after benchmarks.jar is built
+# (MEMMGR_NO_BUILD=1: the launcher must not start another build); by hand:
+#   bench/src/it/check-launcher.sh
+# Prints one line per failed check with the command and its output, then "N passed, N failed";
+# exits 1 if any check failed.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+memmgr="$root/bin/memmgr"
+export MEMMGR_NO_BUILD=1
+unset MEMMGR_JAVA_HOME
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+# expect STATUS STDOUT_TEXT STDERR_TEXT COMMAND...: runs COMMAND; checks its exit status, that
+# stdout and stderr contain the given texts (fixed strings; empty: no check), and that stderr
+# holds no stack trace.
+expect() {
+    local status=$1 out_text=$2 err_text=$3 rc why=""
+    shift 3
+    "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+    rc=$?
+    [ "$rc" -eq "$status" ] || why="exit status $rc, expected $status"
+    if [ -n "$out_text" ] && ! grep -qF -- "$out_text" "$tmp/out"; then
+        why="$why; stdout lacks '$out_text'"
+    fi
+    if [ -n "$err_text" ] && ! grep -qF -- "$err_text" "$tmp/err"; then
+        why="$why; stderr lacks '$err_text'"
+    fi
+    if grep -qE 'Exception|^[[:space:]]+at [[:alnum:]_$./]+\(' "$tmp/err"; then
+        why="$why; a stack trace on stderr"
+    fi
+    if [ -z "$why" ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAILED: ${*#"$root/"}: ${why#; }"
+        sed 's/^/  stdout: /' "$tmp/out" | head -20
+        sed 's/^/  stderr: /' "$tmp/err" | head -20
+    fi
+}
+
+# the launcher itself
+expect 2 "" "memmgr: a command is needed" "$memmgr"
+expect 2 "" "memmgr: unknown command 'frobnicate'" "$memmgr" frobnicate
+expect 0 "bin/memmgr demo" "" "$memmgr" help
+
+# bad options: message, the command's usage, status 2
+expect 2 "" "demo: --capacity needs a value" "$memmgr" demo --capacity
+expect 2 "" "usage: bin/memmgr demo" "$memmgr" demo --capacity
+expect 2 "" "demo: --capacity: not a size: 'abc'" "$memmgr" demo --capacity abc
+expect 2 "" "demo: --overcommit: not a number: 'abc'" "$memmgr" demo --overcommit abc
+expect 2 "" "demo: --overcommit must be greater than 0 and at most 2.75: '-1'" "$memmgr" demo --overcommit -1
+expect 2 "" "demo: unknown option '--fast'" "$memmgr" demo --fast
+expect 2 "" "stress: --threads must be between 1 and 256: '0'" "$memmgr" stress --threads 0
+expect 2 "" "soak: --seconds: not a whole number: 'ten'" "$memmgr" soak --seconds ten
+expect 2 "" "quick: --out: the directory of '/nonexistent/dir/x.md' does not exist" "$memmgr" quick --out /nonexistent/dir/x.md
+expect 2 "" "usage: bin/memmgr bench" "$memmgr" bench -f many
+
+# --help: the command's own usage on stdout, status 0
+expect 0 "usage: bin/memmgr demo" "" "$memmgr" demo --help
+expect 0 "usage: bin/memmgr stress" "" "$memmgr" stress --help
+expect 0 "usage: bin/memmgr soak" "" "$memmgr" soak -h
+expect 0 "usage: bin/memmgr quick" "" "$memmgr" quick --help
+expect 0 "usage: bin/memmgr bench" "" "$memmgr" bench --help
+expect 0 "-prof" "" "$memmgr" bench --help
+
+# MEMMGR_JAVA_HOME: used when it is a JDK 25+, refused (status 2, a message) otherwise
+jdk=$("$memmgr" java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.home = //p')
+mkdir -p "$tmp/jdk25/bin"
+printf 'JAVA_VERSION="25"\n' >"$tmp/jdk25/release"
+printf '#!/bin/sh\necho "the JDK of MEMMGR_JAVA_HOME runs" >&2\nexec "%s/bin/java" "$@"\n' "$jdk" >"$tmp/jdk25/bin/java"
+chmod +x "$tmp/jdk25/bin/java"
+expect 0 "" "the JDK of MEMMGR_JAVA_HOME runs" env MEMMGR_JAVA_HOME="$tmp/jdk25" "$memmgr" java -version
+mkdir -p "$tmp/jdk17/bin"
+printf 'JAVA_VERSION="17.0.9"\n' >"$tmp/jdk17/release"
+printf '#!/bin/sh\necho "a JDK 17 must not be run" >&2\nexit 99\n' >"$tmp/jdk17/bin/java"
+chmod +x "$tmp/jdk17/bin/java"
+expect 2 "" "memmgr: MEMMGR_JAVA_HOME=$tmp/jdk17 is a JDK 17; memmgr needs 25 or later" \
+    env MEMMGR_JAVA_HOME="$tmp/jdk17" "$memmgr" demo --help
+expect 2 "" "memmgr: MEMMGR_JAVA_HOME=/nonexistent/jdk is not a JDK" \
+    env MEMMGR_JAVA_HOME=/nonexistent/jdk "$memmgr" demo --help
+
+# a short stress run: progress lines labelled 1, 2, 3 once each; latencies with their units
+expect 0 "result: OK" "" "$memmgr" stress --seconds 3 --capacity 16m --swap 64m --threads 1 --objects 32 --seed 7
+labels=$(sed -n 's/^\[ *\([0-9]*\) s\].*/\1/p' "$tmp/out" | tr '\n' ' ')
+if [ "$labels" = "1 2 3 " ]; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    echo "FAILED: stress progress labels are '$labels', expected '1 2 3 '"
+fi
+units='[0-9.]+ (ns|us|ms|s)'
+if [ "$(grep -cE "^(pin|read) p50: $units p99: $units\$" "$tmp/out")" -eq 2 ]; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    echo "FAILED: stress latency lines:"
+    grep -E 'p50' "$tmp/out" | sed 's/^/  /'
+fi
+
+echo "bin/memmgr check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
