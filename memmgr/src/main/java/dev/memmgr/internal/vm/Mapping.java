@@ -19,7 +19,8 @@ public final class Mapping<O> {
     final long offset;
     final O obj;
 
-    /** AVL children. */
+    /** AVL links. */
+    Mapping<O> parent;
     Mapping<O> left;
     Mapping<O> right;
     /** Neighbours in address order (the kernel's rb.list), for O(1) steps of a range walk. */

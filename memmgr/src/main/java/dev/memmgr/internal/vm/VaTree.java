@@ -5,12 +5,14 @@ package dev.memmgr.internal.vm;
  * whose nodes are the mappings themselves, threaded by a doubly linked list in address order
  * (the kernel keeps the same pair: an interval rb-tree and {@code rb.list}).
  *
- * <p>Costs, n mappings: {@link #insert} and {@link #remove} O(log n) and allocation-free (the
- * node is the mapping); {@link #floor}, {@link #find} and {@link #firstOverlapping} O(log n)
- * with no allocation; a walk over the k mappings overlapping a range is
- * {@link #firstOverlapping} then k steps along {@link Mapping#next}: O(log n + k). The height
- * is at most 1.44 log2(n + 2), so the recursion of insert and remove stays shallow (45 levels
- * for 2^31 mappings).
+ * <p>Costs, n mappings: {@link #floor}, {@link #find} and {@link #firstOverlapping} are one
+ * descent, O(log n), no allocation; a walk over the k mappings overlapping a range is
+ * {@link #firstOverlapping} then k steps along {@link Mapping#next}: O(log n + k).
+ * {@link #insert} is a floor descent to find the new leaf's neighbours, and {@link #remove} a walk
+ * up the parent links to check the node is this tree's; both then restore balance upwards and
+ * stop at the first subtree whose height did not change, so they read O(log n) nodes but write
+ * O(1) amortized (a write to an old node costs a GC barrier and a dirty cache line). Neither
+ * allocates: the node is the mapping. The height stays below 1.44 log2(n + 2).
  *
  * <p>Not thread-safe: owned by one {@link VaSpace}, guarded by its owner's lock. A change that
  * would break the invariants (an overlapping insert, removing a mapping that is not in this
@@ -23,8 +25,6 @@ final class VaTree<O> {
     /** The mapping with the lowest address, the head of the address-ordered list. */
     private Mapping<O> head;
     private int size;
-    /** Scratch of {@link #insert}: the last node the descent passed on its left. */
-    private Mapping<O> insertPred;
 
     /** @return the number of mappings */
     int size() {
@@ -87,11 +87,26 @@ final class VaTree<O> {
         if (n.linked()) {
             throw new IllegalStateException(n + " is in a tree already");
         }
-        insertPred = null;
-        root = insert(root, n);
-        Mapping<O> p = insertPred;
-        insertPred = null;
+        Mapping<O> p = floor(n.va);
         Mapping<O> s = p == null ? head : p.next;
+        if (p != null && p.va + p.range > n.va) {
+            throw new IllegalStateException(n + " overlaps " + p);
+        }
+        if (s != null && s.va < n.va + n.range) {
+            throw new IllegalStateException(n + " overlaps " + s);
+        }
+        n.height = 1;
+        // a leaf between its neighbours in order: p's right child if free, else s's left child
+        // (then s is the leftmost node of p's right subtree, or the head when p is null)
+        if (root == null) {
+            root = n;
+        } else if (p != null && p.right == null) {
+            p.right = n;
+            n.parent = p;
+        } else {
+            s.left = n;
+            n.parent = s;
+        }
         n.prev = p;
         n.next = s;
         if (p == null) {
@@ -103,29 +118,7 @@ final class VaTree<O> {
             s.prev = n;
         }
         size++;
-    }
-
-    private Mapping<O> insert(Mapping<O> t, Mapping<O> n) {
-        if (t == null) {
-            // the bottom of the descent, before any link changed: refuse an overlap here
-            Mapping<O> p = insertPred;
-            Mapping<O> s = p == null ? head : p.next;
-            if (p != null && p.va + p.range > n.va) {
-                throw new IllegalStateException(n + " overlaps " + p);
-            }
-            if (s != null && s.va < n.va + n.range) {
-                throw new IllegalStateException(n + " overlaps " + s);
-            }
-            n.height = 1;
-            return n;
-        }
-        if (n.va < t.va) {
-            t.left = insert(t.left, n);
-        } else {
-            insertPred = t;
-            t.right = insert(t.right, n);
-        }
-        return balance(t);
+        rebalanceFrom(n.parent);
     }
 
     /**
@@ -137,7 +130,39 @@ final class VaTree<O> {
         if (!n.linked()) {
             throw new IllegalStateException(n + " is not in a tree");
         }
-        root = remove(root, n);
+        Mapping<O> top = n;
+        while (top.parent != null) {
+            top = top.parent;
+        }
+        if (top != root) {
+            throw new IllegalStateException(n + " is not in this tree");
+        }
+        Mapping<O> from;
+        if (n.left != null && n.right != null) {
+            // the in-order successor (the list's next, leftmost in n's right subtree) takes n's
+            // place; nodes are mappings, so nodes move, never their fields
+            Mapping<O> s = n.next;
+            if (s.parent == n) {
+                from = s;
+            } else {
+                from = s.parent;
+                from.left = s.right;
+                if (s.right != null) {
+                    s.right.parent = from;
+                }
+                s.right = n.right;
+                n.right.parent = s;
+            }
+            s.left = n.left;
+            n.left.parent = s;
+            s.height = n.height;   // the old height of the subtree s now roots, for the early stop
+            replaceChild(n.parent, n, s);
+        } else {
+            Mapping<O> child = n.left != null ? n.left : n.right;
+            replaceChild(n.parent, n, child);
+            from = n.parent;
+        }
+        rebalanceFrom(from);
         if (n.prev == null) {
             head = n.next;
         } else {
@@ -146,6 +171,7 @@ final class VaTree<O> {
         if (n.next != null) {
             n.next.prev = n.prev;
         }
+        n.parent = null;
         n.left = null;
         n.right = null;
         n.prev = null;
@@ -154,40 +180,34 @@ final class VaTree<O> {
         size--;
     }
 
-    private Mapping<O> remove(Mapping<O> t, Mapping<O> n) {
-        if (t == null) {
-            throw new IllegalStateException(n + " is not in this tree");
+    /**
+     * Restores heights and balance from {@code t} up, stopping at the first subtree whose height
+     * did not change: O(1) amortized writes, so the nodes of a path are read, rarely written.
+     */
+    private void rebalanceFrom(Mapping<O> t) {
+        while (t != null) {
+            int old = t.height;
+            Mapping<O> up = t.parent;
+            Mapping<O> sub = balance(t);
+            if (sub.height == old) {
+                return;
+            }
+            t = up;
         }
-        if (n.va < t.va) {
-            t.left = remove(t.left, n);
-        } else if (n.va > t.va) {
-            t.right = remove(t.right, n);
-        } else {
-            if (t != n) {
-                throw new IllegalStateException(n + " is not in this tree");
-            }
-            if (t.left == null) {
-                return t.right;
-            }
-            if (t.right == null) {
-                return t.left;
-            }
-            // two children: the in-order successor (the list's next) takes t's place; nodes are
-            // mappings, so they move, never their fields
-            Mapping<O> s = t.next;
-            s.right = removeMin(t.right);
-            s.left = t.left;
-            t = s;
-        }
-        return balance(t);
     }
 
-    private Mapping<O> removeMin(Mapping<O> t) {
-        if (t.left == null) {
-            return t.right;
+    /** Puts {@code child} where {@code old} hangs under {@code parent} (the root when null). */
+    private void replaceChild(Mapping<O> parent, Mapping<O> old, Mapping<O> child) {
+        if (child != null) {
+            child.parent = parent;
         }
-        t.left = removeMin(t.left);
-        return balance(t);
+        if (parent == null) {
+            root = child;
+        } else if (parent.left == old) {
+            parent.left = child;
+        } else {
+            parent.right = child;
+        }
     }
 
     private static int height(Mapping<?> n) {
@@ -198,31 +218,40 @@ final class VaTree<O> {
         n.height = (byte) (Math.max(height(n.left), height(n.right)) + 1);
     }
 
+    /** Balances the subtree rooted at {@code t} in place; returns its (possibly new) root. */
     private Mapping<O> balance(Mapping<O> t) {
         int hl = height(t.left);
         int hr = height(t.right);
         if (hl > hr + 1) {
             Mapping<O> l = t.left;
             if (height(l.left) < height(l.right)) {
-                t.left = rotateLeft(l);
+                rotateLeft(l);
             }
             return rotateRight(t);
         }
         if (hr > hl + 1) {
             Mapping<O> r = t.right;
             if (height(r.right) < height(r.left)) {
-                t.right = rotateRight(r);
+                rotateRight(r);
             }
             return rotateLeft(t);
         }
-        t.height = (byte) (Math.max(hl, hr) + 1);
+        int h = Math.max(hl, hr) + 1;
+        if (t.height != h) {
+            t.height = (byte) h;
+        }
         return t;
     }
 
     private Mapping<O> rotateRight(Mapping<O> t) {
         Mapping<O> l = t.left;
+        replaceChild(t.parent, t, l);
         t.left = l.right;
+        if (l.right != null) {
+            l.right.parent = t;
+        }
         l.right = t;
+        t.parent = l;
         updateHeight(t);
         updateHeight(l);
         return l;
@@ -230,8 +259,13 @@ final class VaTree<O> {
 
     private Mapping<O> rotateLeft(Mapping<O> t) {
         Mapping<O> r = t.right;
+        replaceChild(t.parent, t, r);
         t.right = r.left;
+        if (r.left != null) {
+            r.left.parent = t;
+        }
         r.left = t;
+        t.parent = r;
         updateHeight(t);
         updateHeight(r);
         return r;
@@ -249,6 +283,9 @@ final class VaTree<O> {
      * @throws IllegalStateException naming the first broken invariant
      */
     void checkInvariants() {
+        if (root != null && root.parent != null) {
+            throw new IllegalStateException("root has a parent");
+        }
         Mapping<O>[] cursor = newCursor();
         cursor[0] = head;
         check(root, cursor);
@@ -278,6 +315,9 @@ final class VaTree<O> {
     private int check(Mapping<O> t, Mapping<O>[] cursor) {
         if (t == null) {
             return 0;
+        }
+        if (t.left != null && t.left.parent != t || t.right != null && t.right.parent != t) {
+            throw new IllegalStateException("broken parent link under " + t);
         }
         int hl = check(t.left, cursor);
         if (cursor[0] != t) {
