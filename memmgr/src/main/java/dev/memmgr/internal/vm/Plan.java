@@ -16,11 +16,17 @@ public final class Plan<O> {
     final VaSpace<O> space;
     final long generation;
     private final List<Op<O>> ops;
+    /**
+     * Where the MAP goes: the mapping it will follow in address order once the ops before it
+     * are applied (null: first), found while planning so that applying needs no descent.
+     */
+    final Mapping<O> mapPred;
 
-    Plan(VaSpace<O> space, long generation, List<Op<O>> ops) {
+    Plan(VaSpace<O> space, long generation, List<Op<O>> ops, Mapping<O> mapPred) {
         this.space = space;
         this.generation = generation;
         this.ops = ops;
+        this.mapPred = mapPred;
     }
 
     /** @return the ops, in order (unmodifiable) */

@@ -221,18 +221,26 @@ public final class VaSpace<O> {
     private Plan<O> plan(long va, long range, O obj, long offset, boolean map) {
         long end = va + range;
         List<Op<O>> ops = new ArrayList<>(map ? 2 : 1);
-        for (Mapping<O> m = tree.firstOverlapping(va, end); m != null && m.va < end; m = m.next) {
+        Mapping<O> floor = tree.floor(va);
+        // the mapping the MAP will follow once the cuts are applied: the first cut's prev piece,
+        // else the last mapping below the request, which no op touches
+        Mapping<O> mapPred = floor != null && floor.va + floor.range > va ? floor.prev : floor;
+        Mapping<O> m = floor != null && floor.va + floor.range > va ? floor : floor == null ? tree.first() : floor.next;
+        for (; m != null && m.va < end; m = m.next) {
             long mEnd = m.va + m.range;
             boolean keep = map && m.obj == obj && m.offset - m.va == offset - va;
             Op.Unmap<O> unmap = new Op.Unmap<>(m, keep);
             Mapping<O> prev = m.va < va ? new Mapping<>(m.va, va - m.va, m.obj, m.offset) : null;
             Mapping<O> next = mEnd > end ? new Mapping<>(end, mEnd - end, m.obj, m.offset + (end - m.va)) : null;
             ops.add(prev == null && next == null ? unmap : new Op.Remap<>(unmap, prev, next));
+            if (prev != null) {
+                mapPred = prev;
+            }
         }
         if (map) {
             ops.add(new Op.Map<>(new Mapping<>(va, range, obj, offset)));
         }
-        return new Plan<>(this, generation, Collections.unmodifiableList(ops));
+        return new Plan<>(this, generation, Collections.unmodifiableList(ops), map ? mapPred : null);
     }
 
     /**
@@ -258,7 +266,7 @@ public final class VaSpace<O> {
         List<Op<O>> ops = plan.ops();
         for (int i = 0, n = ops.size(); i < n; i++) {
             switch (ops.get(i)) {
-                case Op.Map<O> m -> tree.insert(m.va());
+                case Op.Map<O> m -> tree.insertAfter(plan.mapPred, m.va());
                 case Op.Unmap<O> u -> tree.remove(u.va());
                 case Op.Remap<O> r -> {
                     tree.remove(r.unmap().va());

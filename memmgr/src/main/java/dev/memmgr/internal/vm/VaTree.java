@@ -8,7 +8,8 @@ package dev.memmgr.internal.vm;
  * <p>Costs, n mappings: {@link #floor}, {@link #find} and {@link #firstOverlapping} are one
  * descent, O(log n), no allocation; a walk over the k mappings overlapping a range is
  * {@link #firstOverlapping} then k steps along {@link Mapping#next}: O(log n + k).
- * {@link #insert} is a floor descent to find the new leaf's neighbours, and {@link #remove} a walk
+ * {@link #insert} is a floor descent to find the new leaf's neighbours ({@link #insertAfter}
+ * skips it when the caller knows the predecessor), and {@link #remove} a walk
  * up the parent links to check the node is this tree's; both then restore balance upwards and
  * stop at the first subtree whose height did not change, so they read O(log n) nodes but write
  * O(1) amortized (a write to an old node costs a GC barrier and a dirty cache line). Neither
@@ -84,10 +85,25 @@ final class VaTree<O> {
      *     changed)
      */
     void insert(Mapping<O> n) {
+        insertAfter(floor(n.va), n);
+    }
+
+    /**
+     * Inserts a mapping right after {@code p} in address order, with no descent: the caller
+     * knows the predecessor ({@link VaSpace#apply} from its plan). The neighbours are checked,
+     * so a wrong {@code p} of this tree is refused; {@code p} must be of this tree.
+     *
+     * @param p the mapping of this tree that {@code n} follows, or null to insert first
+     * @throws IllegalStateException if {@code n} is linked, {@code p} is not, or {@code n}
+     *     does not fit between {@code p} and its successor (nothing changed)
+     */
+    void insertAfter(Mapping<O> p, Mapping<O> n) {
         if (n.linked()) {
             throw new IllegalStateException(n + " is in a tree already");
         }
-        Mapping<O> p = floor(n.va);
+        if (p != null && !p.linked()) {
+            throw new IllegalStateException(p + " is not in a tree");
+        }
         Mapping<O> s = p == null ? head : p.next;
         if (p != null && p.va + p.range > n.va) {
             throw new IllegalStateException(n + " overlaps " + p);

@@ -109,6 +109,28 @@ class VaTreeTest {
     }
 
     @Test
+    void insertAfterChecksTheNeighboursItIsGiven() {
+        VaTree<Object> t = new VaTree<>();
+        Mapping<Object> a = node(10, 10);
+        Mapping<Object> c = node(40, 10);
+        t.insert(a);
+        t.insert(c);
+        assertThrows(IllegalStateException.class, () -> t.insertAfter(c, node(25, 5)));   // before c
+        assertThrows(IllegalStateException.class, () -> t.insertAfter(null, node(25, 5))); // not first
+        assertThrows(IllegalStateException.class, () -> t.insertAfter(a, node(15, 10)));  // overlaps a
+        assertThrows(IllegalStateException.class, () -> t.insertAfter(a, node(30, 15)));  // overlaps c
+        assertThrows(IllegalStateException.class, () -> t.insertAfter(node(0, 5), node(25, 5))); // p in no tree
+        assertEquals(List.of(10L, 40L), starts(t));
+        t.checkInvariants();
+        Mapping<Object> b = node(20, 20);
+        t.insertAfter(a, b);
+        t.insertAfter(null, node(0, 10));
+        t.insertAfter(c, node(50, 1));
+        assertEquals(List.of(0L, 10L, 20L, 40L, 50L), starts(t));
+        t.checkInvariants();
+    }
+
+    @Test
     void hundredThousandMappingsInOrderAndShuffled() {
         int n = 100_000;
         for (boolean shuffled : new boolean[] {false, true}) {
