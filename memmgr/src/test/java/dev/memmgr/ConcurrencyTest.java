@@ -47,9 +47,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(MemmgrExtension.class)
 class ConcurrencyTest {
-    private Fixture fx;
     private static final long CAP = 8 * MiB;
 
+    private Fixture fx;
     private MemoryManager mm;
     private Client client;
 
@@ -350,8 +350,7 @@ class ConcurrencyTest {
 
     @Test
     void mixedOperationsFromTwoThreadsWithBackgroundReclaimKeepEveryByte() {
-        MemoryManager bg = fx.track(MemoryManager.builder().capacity(4 * MiB).swapFile(fx.tempDir().resolve("bg-swap"), 32 * MiB)
-                .watermarks(0.25, 0.5).backgroundReclaim(true).build());
+        MemoryManager bg = fx.build(fx.builder(4 * MiB, 32 * MiB).watermarks(0.25, 0.5).backgroundReclaim(true));
         Client c = bg.openClient("mixed");
         BufferObject shared = c.create(256 * KiB);
         byte[] sharedContent = writePattern(shared, 99);

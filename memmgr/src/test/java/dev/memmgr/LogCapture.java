@@ -3,8 +3,6 @@ package dev.memmgr;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
@@ -35,6 +33,8 @@ public final class LogCapture {
     /** Held strongly: JUL keeps loggers weakly, and would drop the handler with the logger. */
     private static final Logger JUL = Logger.getLogger(LOGGER);
     private static final SimpleFormatter FORMAT = new SimpleFormatter();
+    /** Frames shown of an exception a record carries: where the library caught it. */
+    private static final int STACK_FRAMES = 12;
     private static volatile LogCapture current;
     private static boolean installed;
 
@@ -215,10 +215,15 @@ public final class LogCapture {
             b.append("\n  ").append(r.getLevel()).append(" [").append(r.getLongThreadID()).append("] ")
                     .append(r.getSourceClassName()).append('.').append(r.getSourceMethodName()).append(": ")
                     .append(text(r));
-            if (r.getThrown() != null) {
-                StringWriter w = new StringWriter();
-                r.getThrown().printStackTrace(new PrintWriter(w));
-                b.append("\n    ").append(w.toString().strip().replace("\n", "\n    "));
+            for (Throwable t = r.getThrown(); t != null; t = t.getCause()) {
+                b.append(t == r.getThrown() ? "\n    " : "\n    caused by ").append(t);
+                StackTraceElement[] st = t.getStackTrace();
+                for (int i = 0; i < Math.min(STACK_FRAMES, st.length); i++) {
+                    b.append("\n        at ").append(st[i]);
+                }
+                if (st.length > STACK_FRAMES) {
+                    b.append("\n        ... ").append(st.length - STACK_FRAMES).append(" more");
+                }
             }
         }
         return b.toString();

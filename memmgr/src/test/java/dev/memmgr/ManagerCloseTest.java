@@ -88,8 +88,7 @@ class ManagerCloseTest {
 
     @RepeatedTest(4)
     void closeWhileOtherThreadsWorkStopsThemWithIllegalStateException() throws Exception {
-        MemoryManager mm = MemoryManager.builder().capacity(CAP).swapFile(fx.tempDir().resolve("swap"), 32 * MiB)
-                .watermarks(0.25, 0.5).backgroundReclaim(true).build();
+        MemoryManager mm = fx.build(fx.builder(CAP, 32 * MiB).watermarks(0.25, 0.5).backgroundReclaim(true));
         List<BufferObject> objects = Collections.synchronizedList(new ArrayList<>());
         Client c = mm.openClient("close");
         BufferObject pinObj = c.create(64L * PAGE);
@@ -214,8 +213,7 @@ class ManagerCloseTest {
 
     @Test
     void closeDoesNotWaitForAReservationAUserHolds() throws Exception {
-        MemoryManager mm = MemoryManager.builder().capacity(CAP).swapFile(fx.tempDir().resolve("swap"), 32 * MiB)
-                .backgroundReclaim(false).build();
+        MemoryManager mm = fx.manager(CAP, 32 * MiB);
         Client c = mm.openClient("held");
         BufferObject bo = c.create(16L * PAGE);
         writePattern(bo, 1);
@@ -252,8 +250,7 @@ class ManagerCloseTest {
 
     @Test
     void concurrentClosesAllReturnAndTheManagerIsClosedOnce() throws Exception {
-        MemoryManager mm = MemoryManager.builder().capacity(CAP).swapFile(fx.tempDir().resolve("swap"), 32 * MiB)
-                .backgroundReclaim(true).build();
+        MemoryManager mm = fx.build(fx.builder(CAP, 32 * MiB).backgroundReclaim(true));
         Client c = mm.openClient("many");
         List<BufferObject> bos = new ArrayList<>();
         for (int i = 0; i < 8; i++) {

@@ -40,12 +40,12 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 @ExtendWith(MemmgrExtension.class)
 class ReclaimTest {
-    private Fixture fx;
     /** 8 MiB of frames: 2048 pages. */
     private static final long CAP = 8 * MiB;
     /** Swap of 32 MiB: room for everything these tests evict. */
     private static final long SWAP = 32 * MiB;
 
+    private Fixture fx;
     private MemoryManager mm;
     private Client client;
 
@@ -521,7 +521,7 @@ class ReclaimTest {
 
     @Test
     void withoutSwapNothingIsEvictedOnlyPurged() {
-        MemoryManager ns = fx.track(MemoryManager.builder().capacity(CAP).noSwap().backgroundReclaim(false).build());
+        MemoryManager ns = fx.managerNoSwap(CAP);
         Client c = ns.openClient("noswap");
         Map<BufferObject, byte[]> needed = new HashMap<>();
         for (int i = 0; i < 6; i++) {

@@ -39,10 +39,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 @ExtendWith(MemmgrExtension.class)
 class SwapFaultTest {
-    private Fixture fx;
     private static final long CAP = 8 * MiB;
     private static final long SWAP = 32 * MiB;
 
+    private Fixture fx;
     private MemoryManager mm;
     private Client client;
     private SwapFaults faults;
