@@ -76,16 +76,20 @@ public final class LogCapture {
         installed = true;
     }
 
+    /** The capture this one replaced while it runs (a fixture made inside a test: its own tests). */
+    private LogCapture previous;
+
     /** Makes this the capture that receives the library's records (one test at a time). */
-    void start() {
+    synchronized void start() {
         install();
+        previous = current;
         current = this;
     }
 
-    /** Stops receiving records. */
-    void stop() {
+    /** Stops receiving records; the capture it replaced receives them again. */
+    synchronized void stop() {
         if (current == this) {
-            current = null;
+            current = previous;
         }
     }
 

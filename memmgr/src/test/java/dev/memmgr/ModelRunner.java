@@ -76,6 +76,8 @@ public final class ModelRunner<S> {
     private int tries = 100;
     private int minSteps = 1;
     private int maxSteps = 40;
+    /** The events of the last passing replay. */
+    private Collection<String> lastEvents = List.of();
 
     /** A runner for the test {@code info} names (used in the rerun command). */
     public ModelRunner(TestInfo info, Setup<S> setUp) {
@@ -213,8 +215,6 @@ public final class ModelRunner<S> {
     /** A failed replay: the index of the failing step (-1: set-up or first check) and the error. */
     private record Failure(int step, Throwable error) {
     }
-
-    private Collection<String> lastEvents = List.of();
 
     /** Runs the steps on a fresh state of {@code seed}; @return the failure, or null */
     private Failure replay(long seed, List<Step<S>> steps) {

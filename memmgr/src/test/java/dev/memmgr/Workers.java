@@ -83,14 +83,13 @@ public final class Workers {
     }
 
     /**
-     * After the test (its managers closed): lets threads still waiting for {@link #start()} go,
-     * interrupts those still running and waits for them a little. Never fails: a test that left
-     * workers behind has already failed or joined them.
+     * After the test (its managers closed): interrupts the threads still alive (those never
+     * started stop waiting for {@link #start()} without running their work) and waits for them a
+     * little.
      *
      * @return the names of threads still alive afterwards
      */
     List<String> stop() {
-        go.countDown();
         List<String> alive = new ArrayList<>();
         for (Thread t : threads) {
             if (t.isAlive()) {
