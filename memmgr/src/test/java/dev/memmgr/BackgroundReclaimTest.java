@@ -1,33 +1,32 @@
 package dev.memmgr;
 
-import static dev.memmgr.ReclaimTestSupport.DEADLINE;
-import static dev.memmgr.ReclaimTestSupport.KiB;
-import static dev.memmgr.ReclaimTestSupport.MiB;
-import static dev.memmgr.ReclaimTestSupport.PAGE;
-import static dev.memmgr.ReclaimTestSupport.RECLAIM_THREAD;
-import static dev.memmgr.ReclaimTestSupport.assertBytes;
-import static dev.memmgr.ReclaimTestSupport.assertContent;
-import static dev.memmgr.ReclaimTestSupport.awaitCondition;
-import static dev.memmgr.ReclaimTestSupport.bytesOf;
-import static dev.memmgr.ReclaimTestSupport.filled;
-import static dev.memmgr.ReclaimTestSupport.liveThreadsNamed;
-import static dev.memmgr.ReclaimTestSupport.states;
-import static dev.memmgr.ReclaimTestSupport.writePattern;
+import static dev.memmgr.Fixture.DEADLINE;
+import static dev.memmgr.Fixture.KiB;
+import static dev.memmgr.Fixture.MiB;
+import static dev.memmgr.Fixture.PAGE;
+import static dev.memmgr.Fixture.RECLAIM_THREAD;
+import static dev.memmgr.Fixture.assertBytes;
+import static dev.memmgr.Fixture.assertContent;
+import static dev.memmgr.Fixture.awaitCondition;
+import static dev.memmgr.Fixture.bytesOf;
+import static dev.memmgr.Fixture.filled;
+import static dev.memmgr.Fixture.liveThreadsNamed;
+import static dev.memmgr.Fixture.states;
+import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The background reclaim thread (kswapd): woken when an allocation leaves free frames below the
@@ -35,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * it stops when the manager closes. Waits are bounded polls on the manager's figures and on
  * {@code backgroundPasses()}; no outcome depends on timing.
  */
+@ExtendWith(MemmgrExtension.class)
 class BackgroundReclaimTest {
     /** 8 MiB: 2048 frames; low watermark 25 % (512 frames, 2 MiB), high 50 % (1024 frames, 4 MiB). */
     private static final long CAP = 8 * MiB;
@@ -42,20 +42,17 @@ class BackgroundReclaimTest {
     private static final long HIGH = CAP / 2;
     private static final long OBJ = 256 * KiB;
 
-    @TempDir
-    Path tmp;
+    private Fixture fx;
     private MemoryManager mm;
 
-    @AfterEach
-    void tearDown() {
-        if (mm != null) {
-            mm.close();
-        }
+    @BeforeEach
+    void setUp(Fixture fx) {
+        this.fx = fx;
     }
 
+    /** A manager of {@link #CAP} with background reclaim at watermarks 25 % and 50 %. */
     private MemoryManager newManager() {
-        return MemoryManager.builder().capacity(CAP).swapFile(tmp.resolve("swap"), 32 * MiB)
-                .watermarks(0.25, 0.5).backgroundReclaim(true).build();
+        return fx.build(fx.builder(CAP, 32 * MiB).watermarks(0.25, 0.5).backgroundReclaim(true));
     }
 
     /**
@@ -167,7 +164,7 @@ class BackgroundReclaimTest {
         }
         untouchable.add(pinned);
         untouchable.add(vmapped);
-        List<ReclaimTestSupport.State> before = states(untouchable);
+        List<Fixture.State> before = states(untouchable);
         long passes0 = mm.device().backgroundPasses();
 
         Map<BufferObject, byte[]> idle = new HashMap<>();
@@ -205,7 +202,7 @@ class BackgroundReclaimTest {
         kept.put(busy, writePattern(busy, 10));
         busy.resv().addFence(fence, FenceUsage.WRITE);
         untouchable.add(busy);
-        List<ReclaimTestSupport.State> before = states(untouchable);
+        List<Fixture.State> before = states(untouchable);
         long passes0 = mm.device().backgroundPasses();
 
         BufferObject idle = c.create(512 * KiB); // free: 1.5 MiB < low: wakes the thread

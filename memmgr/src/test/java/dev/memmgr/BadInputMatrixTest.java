@@ -1,10 +1,11 @@
 package dev.memmgr;
 
-import static dev.memmgr.ApiTestSupport.PAGE;
-import static dev.memmgr.ApiTestSupport.contentOf;
-import static dev.memmgr.ApiTestSupport.fillPattern;
-import static dev.memmgr.ApiTestSupport.newManager;
-import static dev.memmgr.ApiTestSupport.pages;
+import static dev.memmgr.Fixture.PAGE;
+import static dev.memmgr.Fixture.contentOf;
+import static dev.memmgr.Fixture.pages;
+import static dev.memmgr.Fixture.pattern;
+import static dev.memmgr.Fixture.states;
+import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -26,6 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Builder settings have their own table in {@link MemoryManagerTest}.
  */
+@ExtendWith(MemmgrExtension.class)
 class BadInputMatrixTest {
     /** Size of the object every case acts on: 3 pages. */
     static final long SIZE = pages(3);
@@ -64,18 +67,23 @@ class BadInputMatrixTest {
 
     /** The objects a case acts on. */
     static final class World {
-        final MemoryManager mm = newManager();
-        final Client client = mm.openClient("matrix");
-        final Client other = mm.openClient("other");
-        final BufferObject bo = client.create(SIZE);
+        final MemoryManager mm;
+        final Client client;
+        final Client other;
+        final BufferObject bo;
         final Fence fence = new Fence();
-        BufferObject target = bo;
+        BufferObject target;
         Vmap vmap;
         Vmap vmap2;
 
-        World(Setup setup) {
+        World(Fixture fx, Setup setup) {
+            mm = fx.manager();
+            client = mm.openClient("matrix");
+            other = mm.openClient("other");
+            bo = client.create(SIZE);
+            target = bo;
             if (setup != Setup.UNPOPULATED && setup != Setup.HUGE) {
-                fillPattern(bo, 42);
+                writePattern(bo, 42);
             }
             switch (setup) {
                 case LIVE, UNPOPULATED -> { }
@@ -500,8 +508,8 @@ class BadInputMatrixTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void failsAsDocumentedAndChangesNothing(Case c) throws Throwable {
-        World w = new World(c.setup());
+    void failsAsDocumentedAndChangesNothing(Case c, Fixture fx) throws Throwable {
+        World w = new World(fx, c.setup());
         try {
             Snapshot before = Snapshot.of(w);
             if (c.expected() != null) {

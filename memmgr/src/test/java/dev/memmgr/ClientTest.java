@@ -1,12 +1,13 @@
 package dev.memmgr;
 
-import static dev.memmgr.ApiTestSupport.PAGE;
-import static dev.memmgr.ApiTestSupport.bytes;
-import static dev.memmgr.ApiTestSupport.contentOf;
-import static dev.memmgr.ApiTestSupport.fill;
-import static dev.memmgr.ApiTestSupport.fillPattern;
-import static dev.memmgr.ApiTestSupport.newManager;
-import static dev.memmgr.ApiTestSupport.pages;
+import static dev.memmgr.Fixture.PAGE;
+import static dev.memmgr.Fixture.await;
+import static dev.memmgr.Fixture.contentOf;
+import static dev.memmgr.Fixture.fill;
+import static dev.memmgr.Fixture.filled;
+import static dev.memmgr.Fixture.pages;
+import static dev.memmgr.Fixture.startInOtherThread;
+import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
@@ -21,26 +22,24 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Contract of {@link Client}: create, handles and lookup, statistics, fdinfo, close. */
+@ExtendWith(MemmgrExtension.class)
 class ClientTest {
+    private Fixture fx;
     private MemoryManager mm;
     private Client client;
 
     @BeforeEach
-    void setUp() {
-        mm = newManager();
+    void setUp(Fixture fx) {
+        this.fx = fx;
+        mm = fx.manager();
         client = mm.openClient("renderer");
-    }
-
-    @AfterEach
-    void tearDown() {
-        mm.close();
     }
 
     /** @return the fdinfo text as key -> value, in order; fails on a line that is not "key:\tvalue" */
@@ -126,7 +125,7 @@ class ClientTest {
         java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
         List<java.util.concurrent.CompletableFuture<List<Integer>>> workers = new java.util.ArrayList<>();
         for (int t = 0; t < 4; t++) {
-            workers.add(ApiTestSupport.startInOtherThread(() -> {
+            workers.add(startInOtherThread(() -> {
                 go.await();
                 List<Integer> hs = new java.util.ArrayList<>();
                 for (int i = 0; i < 100; i++) {
@@ -138,7 +137,7 @@ class ClientTest {
         go.countDown();
         Set<Integer> all = new HashSet<>();
         for (var w : workers) {
-            all.addAll(ApiTestSupport.await(w));
+            all.addAll(await(w));
         }
         assertEquals(400, all.size());
         assertEquals(pages(400), client.stats().total());
@@ -168,7 +167,7 @@ class ClientTest {
     @Test
     void lookedUpReferenceKeepsTheObjectAfterItsHandleCloses() {
         BufferObject bo = client.create(pages(2));
-        byte[] p = fillPattern(bo, 2);
+        byte[] p = writePattern(bo, 2);
         BufferObject ref = client.lookup(bo.handle());
         bo.close();
         assertEquals(1, ref.refCount());
@@ -222,7 +221,7 @@ class ClientTest {
     @Test
     void retainedObjectsStayUsableAfterTheClientCloses() {
         BufferObject bo = client.create(pages(2)).retain();
-        byte[] p = fillPattern(bo, 3);
+        byte[] p = writePattern(bo, 3);
         client.close();
         assertEquals(1, bo.refCount(), "the handle's reference is gone, the retained one stays");
         assertArrayEquals(p, contentOf(bo));
@@ -284,7 +283,7 @@ class ClientTest {
     @Test
     void statsCountTotalResidentPurgeableActiveAndEvicted() {
         BufferObject resident = client.create(pages(4));
-        resident.write(0, bytes(PAGE + 1, (byte) 1)); // 2 of 4 pages backed
+        resident.write(0, filled(PAGE + 1, (byte) 1)); // 2 of 4 pages backed
         BufferObject purgeable = client.create(pages(3));
         fill(purgeable, (byte) 2);
         purgeable.madvise(Madvise.DONTNEED);
@@ -369,7 +368,7 @@ class ClientTest {
         BufferObject mib = client.create(2L << 20);
         fill(mib, (byte) 1);
         BufferObject kib = client.create(pages(3));
-        kib.write(0, bytes(1, (byte) 1)); // one page backed
+        kib.write(0, filled(1, (byte) 1)); // one page backed
         kib.madvise(Madvise.DONTNEED);
         BufferObject busy = client.create(1L << 20);
         busy.resv().addFence(new Fence(), FenceUsage.WRITE);
@@ -392,7 +391,7 @@ class ClientTest {
     @Test
     void fdinfoReportsEvictedMemory() {
         BufferObject bo = client.create(pages(4));
-        bo.write(0, bytes(pages(2), (byte) 1));
+        bo.write(0, filled(pages(2), (byte) 1));
         mm.reclaim(Long.MAX_VALUE);
         Map<String, String> m = parseFdinfo(client.fdinfo());
         assertEquals("8 KiB", m.get("drm-evicted-memory"));

@@ -1,31 +1,27 @@
 package dev.memmgr;
 
-import static dev.memmgr.ReclaimTestSupport.DEADLINE;
-import static dev.memmgr.ReclaimTestSupport.KiB;
-import static dev.memmgr.ReclaimTestSupport.MiB;
-import static dev.memmgr.ReclaimTestSupport.PAGE;
-import static dev.memmgr.ReclaimTestSupport.assertBytes;
-import static dev.memmgr.ReclaimTestSupport.assertContent;
-import static dev.memmgr.ReclaimTestSupport.await;
-import static dev.memmgr.ReclaimTestSupport.awaitCondition;
-import static dev.memmgr.ReclaimTestSupport.filled;
-import static dev.memmgr.ReclaimTestSupport.manager;
-import static dev.memmgr.ReclaimTestSupport.pattern;
-import static dev.memmgr.ReclaimTestSupport.writePattern;
+import static dev.memmgr.Fixture.DEADLINE;
+import static dev.memmgr.Fixture.KiB;
+import static dev.memmgr.Fixture.MiB;
+import static dev.memmgr.Fixture.PAGE;
+import static dev.memmgr.Fixture.assertBytes;
+import static dev.memmgr.Fixture.assertContent;
+import static dev.memmgr.Fixture.await;
+import static dev.memmgr.Fixture.awaitCondition;
+import static dev.memmgr.Fixture.filled;
+import static dev.memmgr.Fixture.pattern;
+import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.memmgr.ReclaimTestSupport.Managers;
-import dev.memmgr.ReclaimTestSupport.Workers;
 import dev.memmgr.internal.Access;
 import dev.memmgr.internal.resv.AcquireContext;
 import dev.memmgr.internal.resv.Resv;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -38,10 +34,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Several threads on the same objects, with reclaim running concurrently: counts stay balanced,
@@ -50,24 +45,19 @@ import org.junit.jupiter.api.io.TempDir;
  * deadlock, and an interrupted lock wait keeps waiting. Loops are bounded by iteration counts
  * (one test by a fixed duration of work); every wait is bounded; no outcome depends on timing.
  */
+@ExtendWith(MemmgrExtension.class)
 class ConcurrencyTest {
     private static final long CAP = 8 * MiB;
 
-    @TempDir
-    Path tmp;
-    private final Managers managers = new Managers();
+    private Fixture fx;
     private MemoryManager mm;
     private Client client;
 
     @BeforeEach
-    void setUp() {
-        mm = managers.track(manager(CAP, tmp.resolve("swap"), 32 * MiB));
+    void setUp(Fixture fx) {
+        this.fx = fx;
+        mm = fx.manager(CAP, 32 * MiB);
         client = mm.openClient("concurrency");
-    }
-
-    @AfterEach
-    void tearDown() {
-        managers.close();
     }
 
     /** Reads {@code length} bytes at {@code offset} and compares them with the expected content. */
@@ -95,7 +85,7 @@ class ConcurrencyTest {
      * Runs reclaim of everything, then touches the ballast, until {@code done} opens; counts its
      * passes in {@code passes}.
      */
-    private ReclaimTestSupport.Body reclaimer(CountDownLatch done, List<BufferObject> ballast, AtomicLong passes,
+    private Workers.Body reclaimer(CountDownLatch done, List<BufferObject> ballast, AtomicLong passes,
             Runnable check) {
         return () -> {
             int i = 0;
@@ -133,7 +123,7 @@ class ConcurrencyTest {
         // phase 2: no pin held in between: reclaim may evict between pins, each pin swaps in
         runPinners(bo, p, ballast, threads, iterations, false);
 
-        assertEquals(new ReclaimTestSupport.State(bo.residency(), 1, 0, 0, 0), ReclaimTestSupport.State.of(bo));
+        assertEquals(new Fixture.State(bo.residency(), 1, 0, 0, 0), Fixture.State.of(bo));
         assertEquals(0, mm.stats().pinned());
         assertThrows(IllegalStateException.class, bo::unpin, "balanced: one more unpin is refused");
         assertEquals(0, bo.pinCount());
@@ -147,7 +137,7 @@ class ConcurrencyTest {
             boolean heldThroughout) {
         CountDownLatch done = new CountDownLatch(threads);
         AtomicLong passes = new AtomicLong();
-        Workers w = new Workers();
+        Workers w = fx.workers();
         for (int t = 0; t < threads; t++) {
             int seed = t;
             w.add("pinner-" + t, () -> {
@@ -190,7 +180,7 @@ class ConcurrencyTest {
         int iterations = 2000;
         CountDownLatch done = new CountDownLatch(threads);
         AtomicLong passes = new AtomicLong();
-        Workers w = new Workers();
+        Workers w = fx.workers();
         for (int t = 0; t < threads; t++) {
             int seed = t;
             w.add("user-" + t, () -> {
@@ -236,7 +226,7 @@ class ConcurrencyTest {
         int iterations = 1500;
         CountDownLatch done = new CountDownLatch(threads);
         AtomicLong passes = new AtomicLong();
-        Workers w = new Workers();
+        Workers w = fx.workers();
         for (int t = 0; t < threads; t++) {
             w.add("vmapper-" + t, () -> {
                 try {
@@ -261,7 +251,7 @@ class ConcurrencyTest {
         w.add("reclaimer", reclaimer(done, ballast, passes, () -> { }));
         w.start().join();
 
-        assertEquals(new ReclaimTestSupport.State(bo.residency(), 1, 0, 0, 0), ReclaimTestSupport.State.of(bo));
+        assertEquals(new Fixture.State(bo.residency(), 1, 0, 0, 0), Fixture.State.of(bo));
         assertEquals(0, mm.stats().pinned());
         assertContent(p, bo, "after the race");
     }
@@ -281,7 +271,7 @@ class ConcurrencyTest {
             assertEquals(3, bo.refCount());
             int size = (int) bo.size();
             CountDownLatch warmedUp = new CountDownLatch(4);
-            Workers w = new Workers();
+            Workers w = fx.workers();
             for (int t = 0; t < 2; t++) {
                 w.add("reader-" + t, () -> {
                     byte[] buf = new byte[size];
@@ -292,12 +282,12 @@ class ConcurrencyTest {
                             try {
                                 bo.read(0, MemorySegment.ofArray(buf));
                             } catch (IllegalStateException freed) {
-                                ReclaimTestSupport.assertAll((byte) 0x5A, buf, "a failed read copies nothing");
+                                Fixture.assertAllBytes((byte) 0x5A, buf, "a failed read copies nothing");
                                 return;
                             }
                             byte v = buf[0];
                             assertTrue(v >= 1 && v <= 9, "a value that was written: " + v);
-                            ReclaimTestSupport.assertAll(v, buf, "reads and writes are atomic");
+                            Fixture.assertAllBytes(v, buf, "reads and writes are atomic");
                             if (ops == 20) {
                                 warm = true;
                                 warmedUp.countDown();
@@ -360,14 +350,13 @@ class ConcurrencyTest {
 
     @Test
     void mixedOperationsFromTwoThreadsWithBackgroundReclaimKeepEveryByte() {
-        MemoryManager bg = managers.track(MemoryManager.builder().capacity(4 * MiB).swapFile(tmp.resolve("bg-swap"), 32 * MiB)
-                .watermarks(0.25, 0.5).backgroundReclaim(true).build());
+        MemoryManager bg = fx.build(fx.builder(4 * MiB, 32 * MiB).watermarks(0.25, 0.5).backgroundReclaim(true));
         Client c = bg.openClient("mixed");
         BufferObject shared = c.create(256 * KiB);
         byte[] sharedContent = writePattern(shared, 99);
         long end = System.nanoTime() + Duration.ofSeconds(3).toNanos();
         List<Mixer> mixers = List.of(new Mixer(bg, c, shared, sharedContent, 1), new Mixer(bg, c, shared, sharedContent, 2));
-        Workers w = new Workers();
+        Workers w = fx.workers();
         for (Mixer m : mixers) {
             w.add("mixer-" + m.seed, () -> m.run(end, w));
         }
@@ -524,7 +513,7 @@ class ConcurrencyTest {
         Resv rb = Access.gem(b).resv();
         int iterations = 3000;
         long[] inside = {0}; // guarded by both reservations
-        Workers w = new Workers();
+        Workers w = fx.workers();
         for (List<Resv> order : List.of(List.of(ra, rb), List.of(rb, ra))) {
             w.add("ctx-" + (order.get(0) == ra ? "ab" : "ba"), () -> {
                 for (int i = 0; i < iterations; i++) {

@@ -1,15 +1,15 @@
 package dev.memmgr;
 
-import static dev.memmgr.ReclaimTestSupport.DEADLINE;
-import static dev.memmgr.ReclaimTestSupport.KiB;
-import static dev.memmgr.ReclaimTestSupport.MiB;
-import static dev.memmgr.ReclaimTestSupport.PAGE;
-import static dev.memmgr.ReclaimTestSupport.assertBytes;
-import static dev.memmgr.ReclaimTestSupport.await;
-import static dev.memmgr.ReclaimTestSupport.awaitCondition;
-import static dev.memmgr.ReclaimTestSupport.filled;
-import static dev.memmgr.ReclaimTestSupport.pattern;
-import static dev.memmgr.ReclaimTestSupport.writePattern;
+import static dev.memmgr.Fixture.DEADLINE;
+import static dev.memmgr.Fixture.KiB;
+import static dev.memmgr.Fixture.MiB;
+import static dev.memmgr.Fixture.PAGE;
+import static dev.memmgr.Fixture.assertBytes;
+import static dev.memmgr.Fixture.await;
+import static dev.memmgr.Fixture.awaitCondition;
+import static dev.memmgr.Fixture.filled;
+import static dev.memmgr.Fixture.pattern;
+import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -17,10 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.memmgr.ReclaimTestSupport.Workers;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -32,20 +30,26 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * {@link MemoryManager#close()} while other threads work: it returns in bounded time, the other
  * threads get IllegalStateException and nothing else, every object is freed, open views throw
  * IllegalStateException, and the statistics still answer.
  */
+@ExtendWith(MemmgrExtension.class)
 class ManagerCloseTest {
+    private Fixture fx;
+
+    @BeforeEach
+    void setUp(Fixture fx) {
+        this.fx = fx;
+    }
     private static final long CAP = 8 * MiB;
 
-    @TempDir
-    Path tmp;
 
     /** A worker loop: runs {@code op} until it throws IllegalStateException (the manager closed). */
     @FunctionalInterface
@@ -53,7 +57,7 @@ class ManagerCloseTest {
         void run(int i) throws Exception;
     }
 
-    private static ReclaimTestSupport.Body untilClosed(String name, Op op, CountDownLatch warm,
+    private static Workers.Body untilClosed(String name, Op op, CountDownLatch warm,
             Map<String, Throwable> endedWith) {
         return () -> {
             long deadline = System.nanoTime() + 3 * DEADLINE.toNanos();
@@ -84,8 +88,7 @@ class ManagerCloseTest {
 
     @RepeatedTest(4)
     void closeWhileOtherThreadsWorkStopsThemWithIllegalStateException() throws Exception {
-        MemoryManager mm = MemoryManager.builder().capacity(CAP).swapFile(tmp.resolve("swap"), 32 * MiB)
-                .watermarks(0.25, 0.5).backgroundReclaim(true).build();
+        MemoryManager mm = fx.build(fx.builder(CAP, 32 * MiB).watermarks(0.25, 0.5).backgroundReclaim(true));
         List<BufferObject> objects = Collections.synchronizedList(new ArrayList<>());
         Client c = mm.openClient("close");
         BufferObject pinObj = c.create(64L * PAGE);
@@ -110,7 +113,7 @@ class ManagerCloseTest {
         String[] names = {"pinner-1", "pinner-2", "reader-writer", "vmapper", "view-reader", "creator", "reclaimer",
             "page-user"};
         CountDownLatch warm = new CountDownLatch(names.length);
-        Workers w = new Workers();
+        Workers w = fx.workers();
         w.add(names[0], untilClosed(names[0], i -> {
             pinObj.pin();
             pinObj.unpin();
@@ -188,7 +191,7 @@ class ManagerCloseTest {
             all = new ArrayList<>(objects);
         }
         for (BufferObject bo : all) {
-            assertEquals(new ReclaimTestSupport.State(Residency.UNPOPULATED, 0, 0, 0, 0), ReclaimTestSupport.State.of(bo),
+            assertEquals(new Fixture.State(Residency.UNPOPULATED, 0, 0, 0, 0), Fixture.State.of(bo),
                     "object " + bo.handle() + " is freed");
             assertThrows(IllegalStateException.class, () -> bo.read(0, MemorySegment.ofArray(new byte[8])));
             assertThrows(IllegalStateException.class, bo::pin);
@@ -210,8 +213,7 @@ class ManagerCloseTest {
 
     @Test
     void closeDoesNotWaitForAReservationAUserHolds() throws Exception {
-        MemoryManager mm = MemoryManager.builder().capacity(CAP).swapFile(tmp.resolve("swap"), 32 * MiB)
-                .backgroundReclaim(false).build();
+        MemoryManager mm = fx.manager(CAP, 32 * MiB);
         Client c = mm.openClient("held");
         BufferObject bo = c.create(16L * PAGE);
         writePattern(bo, 1);
@@ -247,8 +249,7 @@ class ManagerCloseTest {
 
     @Test
     void concurrentClosesAllReturnAndTheManagerIsClosedOnce() throws Exception {
-        MemoryManager mm = MemoryManager.builder().capacity(CAP).swapFile(tmp.resolve("swap"), 32 * MiB)
-                .backgroundReclaim(true).build();
+        MemoryManager mm = fx.build(fx.builder(CAP, 32 * MiB).backgroundReclaim(true));
         Client c = mm.openClient("many");
         List<BufferObject> bos = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
@@ -257,7 +258,7 @@ class ManagerCloseTest {
             bos.add(bo);
         }
         bos.get(0).pin();
-        Workers w = new Workers();
+        Workers w = fx.workers();
         for (int t = 0; t < 4; t++) {
             w.add("closer-" + t, mm::close);
         }

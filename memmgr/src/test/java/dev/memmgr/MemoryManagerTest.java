@@ -1,16 +1,17 @@
 package dev.memmgr;
 
-import static dev.memmgr.ApiTestSupport.CAPACITY;
-import static dev.memmgr.ApiTestSupport.PAGE;
-import static dev.memmgr.ApiTestSupport.awaitCondition;
-import static dev.memmgr.ApiTestSupport.bytes;
-import static dev.memmgr.ApiTestSupport.contentOf;
-import static dev.memmgr.ApiTestSupport.fill;
-import static dev.memmgr.ApiTestSupport.fillPattern;
-import static dev.memmgr.ApiTestSupport.freeFrames;
-import static dev.memmgr.ApiTestSupport.newManager;
-import static dev.memmgr.ApiTestSupport.newManagerNoSwap;
-import static dev.memmgr.ApiTestSupport.pages;
+import static dev.memmgr.Fixture.CAPACITY;
+import static dev.memmgr.Fixture.MiB;
+import static dev.memmgr.Fixture.PAGE;
+import static dev.memmgr.Fixture.assertAllBytes;
+import static dev.memmgr.Fixture.awaitCondition;
+import static dev.memmgr.Fixture.contentOf;
+import static dev.memmgr.Fixture.fill;
+import static dev.memmgr.Fixture.filled;
+import static dev.memmgr.Fixture.freeFrames;
+import static dev.memmgr.Fixture.inOtherThread;
+import static dev.memmgr.Fixture.pages;
+import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
@@ -27,17 +28,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Contract of {@link MemoryManager} and its {@link MemoryManager.Builder}. */
+@ExtendWith(MemmgrExtension.class)
 class MemoryManagerTest {
-    @TempDir
-    Path tmp;
+    private Fixture fx;
+
+    @BeforeEach
+    void setUp(Fixture fx) {
+        this.fx = fx;
+    }
 
     // ---- builder ---------------------------------------------------------------------------
 
@@ -57,7 +64,7 @@ class MemoryManagerTest {
 
     @Test
     void settersApply() {
-        Path swap = tmp.resolve("swap");
+        Path swap = fx.tempDir().resolve("swap");
         try (MemoryManager mm = MemoryManager.builder().capacity(1 << 20).pageSize(8192).swapFile(swap, 10 * 8192 + 100)
                 .watermarks(0.2, 0.3).backgroundReclaim(false).build()) {
             assertEquals(1 << 20, mm.capacity());
@@ -139,7 +146,7 @@ class MemoryManagerTest {
 
     @Test
     void buildRejectsASwapFileSmallerThanAPage() {
-        Path swap = tmp.resolve("small-swap");
+        Path swap = fx.tempDir().resolve("small-swap");
         assertThrows(IllegalArgumentException.class,
                 () -> MemoryManager.builder().capacity(CAPACITY).swapFile(swap, PAGE - 1).build());
         assertThrows(IllegalArgumentException.class,
@@ -149,13 +156,14 @@ class MemoryManagerTest {
 
     @Test
     void swapFileIsCreatedAndDeletedOnCloseWhenItDidNotExist() {
-        Path swap = tmp.resolve("swap");
+        Path swap = fx.tempDir().resolve("swap");
         try (MemoryManager mm = MemoryManager.builder().capacity(CAPACITY).swapFile(swap, pages(64))
-                .backgroundReclaim(false).build(); Client c = mm.openClient("c")) {
+                .backgroundReclaim(false).build()) {
+            Client c = mm.openClient("c");
             assertTrue(Files.exists(swap));
             assertEquals(pages(64), mm.stats().swapCapacity());
             BufferObject bo = c.create(pages(8));
-            byte[] p = fillPattern(bo, 1);
+            byte[] p = writePattern(bo, 1);
             assertEquals(pages(8), mm.reclaim(Long.MAX_VALUE));
             assertEquals(pages(8), mm.stats().swapUsed());
             assertArrayEquals(p, contentOf(bo));
@@ -165,7 +173,7 @@ class MemoryManagerTest {
 
     @Test
     void existingSwapFileIsKeptAndTruncatedOnClose() throws IOException {
-        Path swap = tmp.resolve("existing");
+        Path swap = fx.tempDir().resolve("existing");
         Files.write(swap, new byte[] {1, 2, 3});
         try (MemoryManager mm = MemoryManager.builder().capacity(CAPACITY).swapFile(swap, pages(16))
                 .backgroundReclaim(false).build()) {
@@ -177,8 +185,9 @@ class MemoryManagerTest {
 
     @Test
     void evictionStopsWhenSwapIsFull() {
-        try (MemoryManager mm = MemoryManager.builder().capacity(CAPACITY).swapFile(tmp.resolve("s"), pages(4))
-                .backgroundReclaim(false).build(); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = MemoryManager.builder().capacity(CAPACITY).swapFile(fx.tempDir().resolve("s"), pages(4))
+                .backgroundReclaim(false).build()) {
+            Client c = mm.openClient("c");
             BufferObject a = c.create(pages(3));
             BufferObject b = c.create(pages(3));
             fill(a, (byte) 1);
@@ -191,7 +200,8 @@ class MemoryManagerTest {
 
     @Test
     void noSwapDisablesEvictionButPurgeStillWorks() {
-        try (MemoryManager mm = newManagerNoSwap(CAPACITY); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.managerNoSwap(CAPACITY)) {
+            Client c = mm.openClient("c");
             assertEquals(0, mm.stats().swapCapacity());
             BufferObject keep = c.create(pages(2));
             fill(keep, (byte) 1);
@@ -207,12 +217,12 @@ class MemoryManagerTest {
 
     @Test
     void laterSwapSettingsOverrideEarlierOnes() {
-        try (MemoryManager mm = MemoryManager.builder().capacity(CAPACITY).swapFile(tmp.resolve("a"), pages(8)).noSwap()
+        try (MemoryManager mm = MemoryManager.builder().capacity(CAPACITY).swapFile(fx.tempDir().resolve("a"), pages(8)).noSwap()
                 .backgroundReclaim(false).build()) {
             assertEquals(0, mm.stats().swapCapacity());
-            assertFalse(Files.exists(tmp.resolve("a")));
+            assertFalse(Files.exists(fx.tempDir().resolve("a")));
         }
-        try (MemoryManager mm = MemoryManager.builder().capacity(CAPACITY).noSwap().swapFile(tmp.resolve("b"), pages(8))
+        try (MemoryManager mm = MemoryManager.builder().capacity(CAPACITY).noSwap().swapFile(fx.tempDir().resolve("b"), pages(8))
                 .backgroundReclaim(false).build()) {
             assertEquals(pages(8), mm.stats().swapCapacity());
         }
@@ -233,7 +243,7 @@ class MemoryManagerTest {
             assertTrue(mm.stats().evictions() >= 1);
             // the pass that freed the frames is counted when it ends: wait for it, bounded
             awaitCondition(() -> mm.device().backgroundPasses() >= 1, "the background pass to complete");
-            ApiTestSupport.assertAllBytes((byte) 1, contentOf(a));
+            assertAllBytes((byte) 1, contentOf(a));
         }
     }
 
@@ -241,7 +251,7 @@ class MemoryManagerTest {
 
     @Test
     void freshManagerStats() {
-        try (MemoryManager mm = newManager()) {
+        try (MemoryManager mm = fx.manager()) {
             assertEquals(new MemoryStats(CAPACITY, CAPACITY, 0, 0, 0, 0, 2 * CAPACITY, 0, 0, 0, 0), mm.stats());
             assertEquals(CAPACITY, mm.capacity());
             assertEquals(PAGE, mm.pageSize());
@@ -251,13 +261,14 @@ class MemoryManagerTest {
 
     @Test
     void statsFollowPopulationPinsPurgeableEvictionsSwapInsAndPurges() {
-        try (MemoryManager mm = newManager(); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.manager()) {
+            Client c = mm.openClient("c");
             BufferObject pinned = c.create(pages(2));
             pinned.pin();
             BufferObject idle = c.create(pages(3));
             fill(idle, (byte) 1);
             BufferObject junk = c.create(pages(4));
-            junk.write(0, bytes(1, (byte) 1)); // 1 page backed
+            junk.write(0, filled(1, (byte) 1)); // 1 page backed
             junk.madvise(Madvise.DONTNEED);
             MemoryStats s = mm.stats();
             assertAll(
@@ -289,7 +300,7 @@ class MemoryManagerTest {
 
     @Test
     void openClientGivesIndependentNamedClients() {
-        try (MemoryManager mm = newManager()) {
+        try (MemoryManager mm = fx.manager()) {
             Client a = mm.openClient("a");
             Client b = mm.openClient("a");
             assertNotSame(a, b);
@@ -303,7 +314,8 @@ class MemoryManagerTest {
 
     @Test
     void reclaimRejectsNegativeBytes() {
-        try (MemoryManager mm = newManager(); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.manager()) {
+            Client c = mm.openClient("c");
             fill(c.create(pages(1)), (byte) 1);
             assertThrows(IllegalArgumentException.class, () -> mm.reclaim(-1));
             assertThrows(IllegalArgumentException.class, () -> mm.reclaim(Long.MIN_VALUE));
@@ -314,7 +326,8 @@ class MemoryManagerTest {
 
     @Test
     void reclaimOfZeroFreesNothing() {
-        try (MemoryManager mm = newManager(); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.manager()) {
+            Client c = mm.openClient("c");
             fill(c.create(pages(1)), (byte) 1);
             assertEquals(0, mm.reclaim(0));
             assertEquals(CAPACITY - pages(1), mm.stats().free());
@@ -323,9 +336,10 @@ class MemoryManagerTest {
 
     @Test
     void reclaimReturnsExactlyTheBytesOfFramesFreedAndFreeGrowsByThatAmount() {
-        try (MemoryManager mm = newManager(); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.manager()) {
+            Client c = mm.openClient("c");
             BufferObject junk = c.create(pages(4));
-            junk.write(PAGE, bytes(PAGE + 1, (byte) 1)); // pages 1 and 2 backed
+            junk.write(PAGE, filled(PAGE + 1, (byte) 1)); // pages 1 and 2 backed
             junk.madvise(Madvise.DONTNEED);
             BufferObject idle = c.create(pages(3));
             fill(idle, (byte) 2);
@@ -346,7 +360,8 @@ class MemoryManagerTest {
 
     @Test
     void reclaimRoundsUpToPagesAndFreesWholeObjects() {
-        try (MemoryManager mm = newManager(); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.manager()) {
+            Client c = mm.openClient("c");
             BufferObject a = c.create(pages(4));
             fill(a, (byte) 1);
             long freeBefore = mm.stats().free();
@@ -357,9 +372,10 @@ class MemoryManagerTest {
 
     @Test
     void reclaimStopsWhenTheTargetIsMetAndEvictsTheLeastRecentlyUsedFirst() {
-        try (MemoryManager mm = newManager(); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.manager()) {
+            Client c = mm.openClient("c");
             BufferObject older = c.create(pages(2));
-            byte[] p = fillPattern(older, 1);
+            byte[] p = writePattern(older, 1);
             BufferObject newer = c.create(pages(2));
             fill(newer, (byte) 2);
             assertEquals(pages(2), mm.reclaim(pages(2)));
@@ -371,7 +387,8 @@ class MemoryManagerTest {
 
     @Test
     void reclaimPurgesDontNeedObjectsBeforeEvictingOthers() {
-        try (MemoryManager mm = newManager(); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.manager()) {
+            Client c = mm.openClient("c");
             BufferObject idle = c.create(pages(2));
             fill(idle, (byte) 1);
             BufferObject junk = c.create(pages(2));
@@ -386,15 +403,16 @@ class MemoryManagerTest {
 
     @Test
     void allocationRunsDirectReclaimWhenFramesRunOut() {
-        try (MemoryManager mm = newManager(pages(16)); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.manager(pages(16))) {
+            Client c = mm.openClient("c");
             BufferObject old = c.create(pages(12));
-            byte[] p = fillPattern(old, 4);
+            byte[] p = writePattern(old, 4);
             BufferObject next = c.create(pages(8));
             fill(next, (byte) 3);
             assertEquals(Residency.EVICTED, old.residency(), "the idle object made room");
             assertEquals(Residency.RESIDENT, next.residency());
             assertEquals(1, mm.stats().evictions());
-            ApiTestSupport.assertAllBytes((byte) 3, contentOf(next));
+            assertAllBytes((byte) 3, contentOf(next));
             next.close();
             assertArrayEquals(p, contentOf(old));
         }
@@ -402,7 +420,8 @@ class MemoryManagerTest {
 
     @Test
     void allocationFailsWithGpuOutOfMemoryWhenNothingIsReclaimable() {
-        try (MemoryManager mm = newManager(pages(16)); Client c = mm.openClient("c")) {
+        try (MemoryManager mm = fx.manager(pages(16))) {
+            Client c = mm.openClient("c");
             BufferObject pinned = c.create(pages(12));
             pinned.pin();
             BufferObject bo = c.create(pages(8));
@@ -417,7 +436,7 @@ class MemoryManagerTest {
 
     @Test
     void closeIsIdempotentAndStatsPageSizeCapacityStillAnswer() {
-        MemoryManager mm = newManager();
+        MemoryManager mm = fx.manager();
         Client c = mm.openClient("c");
         BufferObject bo = c.create(pages(2));
         fill(bo, (byte) 1);
@@ -465,7 +484,7 @@ class MemoryManagerTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("operationsAfterClose")
     void everythingElseThrowsIllegalStateExceptionAfterClose(Consumer<Closed> op) {
-        MemoryManager mm = newManager();
+        MemoryManager mm = fx.manager();
         Client c = mm.openClient("c");
         BufferObject bo = c.create(pages(2)).retain();
         bo.getPages();
@@ -477,7 +496,7 @@ class MemoryManagerTest {
 
     @Test
     void closeFreesEveryObject() {
-        MemoryManager mm = newManager();
+        MemoryManager mm = fx.manager();
         Client c = mm.openClient("c");
         BufferObject bo = c.create(pages(2)).retain();
         fill(bo, (byte) 1);
@@ -496,7 +515,7 @@ class MemoryManagerTest {
 
     @Test
     void closingClientsAndObjectsAfterTheManagerIsHarmless() {
-        MemoryManager mm = newManager();
+        MemoryManager mm = fx.manager();
         Client c = mm.openClient("c");
         BufferObject bo = c.create(pages(1));
         Vmap v = c.create(pages(1)).vmap();
@@ -509,8 +528,8 @@ class MemoryManagerTest {
 
     @Test
     void closeWaitsForNothingWhenIdleAndIsCallableFromAnotherThread() {
-        MemoryManager mm = newManager();
-        ApiTestSupport.inOtherThread(mm::close);
+        MemoryManager mm = fx.manager();
+        inOtherThread(mm::close);
         assertThrows(IllegalStateException.class, () -> mm.openClient("x"));
     }
 }

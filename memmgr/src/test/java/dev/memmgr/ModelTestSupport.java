@@ -9,37 +9,36 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.memmgr.ModelRunner.Action;
+import dev.memmgr.ModelRunner.Step;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.function.BiConsumer;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.state.Action;
-import net.jqwik.api.state.ActionChain;
-import net.jqwik.api.state.Transformer;
-import net.jqwik.api.statistics.Statistics;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * Shared model for the stateful properties ({@link BufferObjectModelProperties},
- * {@link ManagerModelProperties}): a {@link World} holds a real manager, its clients and objects
- * next to a model of each, runs one operation at a time, checks the outcome the contract demands
- * (DESIGN.md sections 2 and 3, the public Javadoc) and checks the invariants after each step.
+ * Shared model for the model-based tests ({@link BufferObjectModelTest}, {@link ManagerModelTest}):
+ * a {@link World} holds a real manager, its clients and objects next to a model of each, runs one
+ * operation at a time, checks the outcome the contract demands (DESIGN.md sections 2 and 3, the
+ * public Javadoc) and checks the invariants after each step; {@link ModelRunner} draws the steps.
  *
  * <p>What the model predicts exactly: reference, use, pin and vmap counts; madvise state; which
- * pages are backed; content; residency except for the effect of reclaim on other objects.
- * Reclaim (direct, or {@link MemoryManager#reclaim(long)}) may evict or purge objects; the model
- * does not choose which, but it learns each change from {@link BufferObject#residency()} and
- * checks that it was allowed: only during an operation that had to reclaim (it needed more frames
- * than were free) or a reclaim request, never a pinned object, eviction only of a resident
- * WILLNEED object (with swap), purge only of a DONTNEED one, and purgeable objects go before any
- * eviction. From then on the model knows the new residency exactly.
+ * pages are backed; content; the leak WARNING logged when an object is freed with pins, vmaps or
+ * page uses outstanding (and no other WARNING); residency except for the effect of reclaim on
+ * other objects. Reclaim (direct, or {@link MemoryManager#reclaim(long)}) may evict or purge
+ * objects; the model does not choose which, but it learns each change from
+ * {@link BufferObject#residency()} and checks that it was allowed: only during an operation that
+ * had to reclaim (it needed more frames than were free) or a reclaim request, never a pinned
+ * object, eviction only of a resident WILLNEED object (with swap), purge only of a DONTNEED one,
+ * and purgeable objects go before any eviction. From then on the model knows the new residency
+ * exactly.
  *
  * <p>All managers are built with {@code backgroundReclaim(false)}, so nothing changes between
  * operations. Content of EVICTED objects is not read by the invariants (reading swaps in, which
@@ -51,67 +50,14 @@ final class ModelTestSupport {
     private ModelTestSupport() {
     }
 
-    // ---- cleanup of the managers each try creates ----------------------------------------------
-
-    private static final ThreadLocal<List<AutoCloseable>> OPEN = ThreadLocal.withInitial(ArrayList::new);
-
-    /** Registers something the property closes in {@link #closeTracked()} (the chain's state). */
-    static <T extends AutoCloseable> T track(T c) {
-        OPEN.get().add(c);
-        return c;
-    }
-
-    /** Closes everything {@link #track}ed by this thread; call from a finally block. */
-    static void closeTracked() {
-        List<AutoCloseable> open = OPEN.get();
-        RuntimeException first = null;
-        for (AutoCloseable c : open) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (first == null) {
-                    first = new IllegalStateException("closing " + c, e);
-                }
-            }
-        }
-        open.clear();
-        if (first != null) {
-            throw first;
-        }
-    }
-
-    // ---- jqwik helpers ------------------------------------------------------------------------
-
-    /** Runs a chain with the model's invariants checked after every step; closes its manager. */
-    static void run(ActionChain<World> chain) {
-        try {
-            World end = chain.withInvariant("model", World::checkInvariants).run();
-            collectEvents(end);
-        } finally {
-            closeTracked();
-        }
-    }
-
-    /**
-     * Collects each event of a run once, so that jqwik's statistics report counts, per event, the
-     * runs in which it happened (coverage of the interesting paths: reclaim, out of memory, ...).
-     */
-    static void collectEvents(World w) {
-        for (String e : w.events) {
-            Statistics.label("runs with").collect(e);
-        }
-    }
+    // ---- drawing steps ------------------------------------------------------------------------
 
     /**
      * The objects a run may create, in creation order: object {@code i} (label {@code oi}) is
-     * created with {@code bytes.get(i)} bytes. The sizes are fixed, so that actions can pick an
-     * object and a range inside it without looking at the state. A step whose object does not
-     * exist (yet, or in a shrunk chain) does nothing.
-     *
-     * <p>Why so: jqwik shrinks a chain of state-independent actions well (it can drop any step),
-     * but can hardly drop steps generated from the state, nor shrink a chain nested in flatMap;
-     * and nested flatMaps make its shrinking slow. So every action below is built with
-     * {@code combine(...).as(...)} and {@code map} only.
+     * created with {@code bytes.get(i)} bytes. The sizes are fixed, so that steps can pick an
+     * object and a range inside it without looking at the state; a step whose object does not
+     * exist (yet, or in a shrunk run) does nothing. So every step is drawn in advance, and any
+     * subsequence of a failing run can be replayed.
      */
     record Slots(List<Long> bytes) {
         int count() {
@@ -138,14 +84,29 @@ final class ModelTestSupport {
             return "o" + i + "(" + pages(i) + "p)";
         }
 
-        Arbitrary<Integer> index() {
-            return Arbitraries.integers().between(0, count() - 1);
+        int index(SplittableRandom rnd) {
+            return rnd.nextInt(count());
         }
     }
 
-    /** A transformer acting on object {@code i} of whatever world it runs in (nothing if absent). */
-    static Transformer<World> step(String description, int i, BiConsumer<World, Obj> op) {
-        return Transformer.mutate(description, w -> {
+    /**
+     * A long in [min, max], now and then (1 in 4) one of the edges a bug likes: min, max, one
+     * inside either, a page boundary or one byte either side of it.
+     */
+    static long between(SplittableRandom rnd, long min, long max) {
+        if (rnd.nextInt(4) == 0) {
+            long[] edges = {min, max, min + 1, max - 1, PAGE - 1, PAGE, PAGE + 1, 2L * PAGE};
+            long e = edges[rnd.nextInt(edges.length)];
+            if (e >= min && e <= max) {
+                return e;
+            }
+        }
+        return rnd.nextLong(min, max + 1);
+    }
+
+    /** A step acting on object {@code i} of whatever world it runs in (nothing if absent). */
+    static Step<World> step(String description, int i, BiConsumer<World, Obj> op) {
+        return new Step<>(description, w -> {
             Obj o = w.obj(i);
             if (o != null) {
                 op.accept(w, o);
@@ -153,46 +114,60 @@ final class ModelTestSupport {
         });
     }
 
-    static Action.Independent<World> simple(Slots slots, String name, BiConsumer<World, Obj> op) {
-        return () -> slots.index().map(i -> step(name + "(" + slots.label(i) + ")", i, op));
+    static Action<World> simple(Slots slots, String name, BiConsumer<World, Obj> op) {
+        return rnd -> {
+            int i = slots.index(rnd);
+            return step(name + "(" + slots.label(i) + ")", i, op);
+        };
     }
 
-    static Action.Independent<World> write(Slots slots) {
-        return () -> Combinators.combine(slots.index(), spanSeeds(slots), fillBytes()).as((i, seed, b) -> {
-            Span s = seed.fit(slots.size(i));
+    static Action<World> write(Slots slots) {
+        return rnd -> {
+            int i = slots.index(rnd);
+            Span s = SpanSeed.draw(rnd, slots).fit(slots.size(i));
+            byte b = fillByte(rnd);
             return step("write(" + slots.label(i) + ", " + s + ", " + b + ")", i, (w, o) -> w.write(o, s, b));
-        });
+        };
     }
 
-    static Action.Independent<World> read(Slots slots) {
-        return () -> Combinators.combine(slots.index(), spanSeeds(slots)).as((i, seed) -> {
-            Span s = seed.fit(slots.size(i));
+    static Action<World> read(Slots slots) {
+        return rnd -> {
+            int i = slots.index(rnd);
+            Span s = SpanSeed.draw(rnd, slots).fit(slots.size(i));
             return step("read(" + slots.label(i) + ", " + s + ")", i, (w, o) -> w.read(o, s));
-        });
+        };
     }
 
-    static Action.Independent<World> madvise(Slots slots) {
-        return () -> Combinators.combine(slots.index(), Arbitraries.of(Madvise.class)).as((i, a) ->
-                step("madvise(" + slots.label(i) + ", " + a + ")", i, (w, o) -> w.madvise(o, a)));
+    static Action<World> madvise(Slots slots) {
+        return rnd -> {
+            int i = slots.index(rnd);
+            Madvise a = Madvise.values()[rnd.nextInt(Madvise.values().length)];
+            return step("madvise(" + slots.label(i) + ", " + a + ")", i, (w, o) -> w.madvise(o, a));
+        };
     }
 
     /** Looks the handle of an object up in its own client (open or closed, handle open or closed). */
-    static Action.Independent<World> lookupOwnHandle(Slots slots) {
-        return () -> slots.index().map(i -> step("lookup(handle of " + slots.label(i) + ") in its client", i,
-                (w, o) -> w.lookup(o.client, o.handle)));
+    static Action<World> lookupOwnHandle(Slots slots) {
+        return rnd -> {
+            int i = slots.index(rnd);
+            return step("lookup(handle of " + slots.label(i) + ") in its client", i, (w, o) -> w.lookup(o.client, o.handle));
+        };
     }
 
     /**
      * Creates the next object of {@code slots} in client {@code c} (of at most {@code clients}),
      * while fewer than {@code maxLive} objects are alive and slots remain.
      */
-    static Action.Independent<World> create(Slots slots, int clients, int maxLive) {
-        return () -> Arbitraries.integers().between(0, clients - 1).map(c -> Transformer.mutate("create(c" + c + ", next object)", w -> {
-            ClientModel cm = w.client(c);
-            if (cm != null && w.objects.size() < slots.count() && w.liveObjects() < maxLive) {
-                w.create(cm, slots.bytes().get(w.objects.size()));
-            }
-        }));
+    static Action<World> create(Slots slots, int clients, int maxLive) {
+        return rnd -> {
+            int c = rnd.nextInt(clients);
+            return new Step<>("create(c" + c + ", next object)", w -> {
+                ClientModel cm = w.client(c);
+                if (cm != null && w.objects.size() < slots.count() && w.liveObjects() < maxLive) {
+                    w.create(cm, slots.bytes().get(w.objects.size()));
+                }
+            });
+        };
     }
 
     /** A byte range for read or write: inside the object, or (now and then) not. */
@@ -206,10 +181,15 @@ final class ModelTestSupport {
     /**
      * Raw choices for a range, fitted to an object's size by {@link #fit}: {@code kind} 0 to 21
      * is a range inside the object, 22 starts at -1, 23 ends past the end; {@code aligned} moves
-     * the offset down to a page boundary. Shrinks towards [0, +0) inside the object.
+     * the offset down to a page boundary.
      */
     record SpanSeed(int kind, long offset, long length, boolean aligned) {
         static final int KINDS = 24;
+
+        static SpanSeed draw(SplittableRandom rnd, Slots slots) {
+            long max = slots.maxSize();
+            return new SpanSeed(rnd.nextInt(KINDS), between(rnd, 0, max), between(rnd, 0, max), rnd.nextBoolean());
+        }
 
         Span fit(long size) {
             long off = offset % (size + 1);
@@ -230,16 +210,9 @@ final class ModelTestSupport {
         }
     }
 
-    static Arbitrary<SpanSeed> spanSeeds(Slots slots) {
-        long max = slots.maxSize();
-        return Combinators.combine(Arbitraries.integers().between(0, SpanSeed.KINDS - 1),
-                Arbitraries.longs().between(0, max), Arbitraries.longs().between(0, max), Arbitraries.of(false, true))
-                .as(SpanSeed::new);
-    }
-
     /** Non-zero fill bytes, so that a write is always visible against zeros. */
-    static Arbitrary<Byte> fillBytes() {
-        return Arbitraries.integers().between(1, 255).map(i -> (byte) (int) i);
+    static byte fillByte(SplittableRandom rnd) {
+        return (byte) (1 + rnd.nextInt(255));
     }
 
     // ---- the model ----------------------------------------------------------------------------
@@ -409,9 +382,11 @@ final class ModelTestSupport {
         }
     }
 
-    /** The system under test and its model; the state of an action chain. */
+    /** The system under test and its model; the state of one try. */
     static final class World implements AutoCloseable {
         final MemoryManager mm;
+        /** What the library logs: the leak WARNINGs the model predicts are claimed, any other fails. */
+        final LogCapture logs;
         final boolean swap;
         final int capacityPages;
         final List<ClientModel> clients = new ArrayList<>();
@@ -420,10 +395,12 @@ final class ModelTestSupport {
         long evictions;
         long swapIns;
         long purges;
-        /** What happened in this run, for the coverage statistics jqwik prints. */
+        /** What happened in this run, counted over the tries to check the generator's coverage. */
         final Set<String> events = new TreeSet<>();
 
-        World(int capacityPages, boolean swap) {
+        World(LogCapture logs, int capacityPages, boolean swap) {
+            this.logs = logs;
+            logs.clear();
             this.capacityPages = capacityPages;
             this.swap = swap;
             MemoryManager.Builder b = MemoryManager.builder().capacity((long) capacityPages * PAGE).pageSize(PAGE)
@@ -890,11 +867,24 @@ final class ModelTestSupport {
             settleQuiet(what, o);
         }
 
+        /**
+         * Frees the model of {@code o} if nothing references it any more; freed with pins, vmaps
+         * or page uses outstanding, the library must have logged the leak WARNING of the contract
+         * ("reports the leak through System.Logger at WARNING") with those counts, once.
+         */
         private void freeIfUnreferenced(Obj o) {
             int pins = o.pinCount();
-            int vmapsOpen = o.openVmaps;
+            int vmapsOpen = o.vmapCount();
+            int uses = o.useCount();
             if (o.freeIfUnreferenced()) {
-                events.add(vmapsOpen > 0 ? "freed with vmaps open" : pins > 0 ? "freed pinned" : "freed");
+                events.add(vmapsOpen > 0 ? "freed with vmaps open" : pins > 0 ? "freed pinned" : uses > 0 ? "freed in use" : "freed");
+                String[] leak = Fixture.leakFragments(o.handle, o.client.client.name(), pins, vmapsOpen, uses);
+                if (pins > 0 || vmapsOpen > 0 || uses > 0) {
+                    logs.expectWarning(leak);
+                } else {
+                    logs.expect(0, "about a leak of " + o.label() + " freed with no count outstanding",
+                            r -> LogCapture.text(r).contains(leak[0]));
+                }
             }
         }
 
@@ -1016,6 +1006,10 @@ final class ModelTestSupport {
         // ---- invariants ------------------------------------------------------------------------
 
         void checkInvariants() {
+            List<LogRecord> unexpected = logs.unexpected();
+            if (!unexpected.isEmpty()) {
+                fail("unexpected WARNING(s) logged:" + LogCapture.describe(unexpected));
+            }
             MemoryStats s = mm.stats();
             long pinned = 0;
             long resident = 0;

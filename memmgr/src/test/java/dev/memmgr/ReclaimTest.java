@@ -1,36 +1,34 @@
 package dev.memmgr;
 
-import static dev.memmgr.ReclaimTestSupport.KiB;
-import static dev.memmgr.ReclaimTestSupport.MiB;
-import static dev.memmgr.ReclaimTestSupport.PAGE;
-import static dev.memmgr.ReclaimTestSupport.assertBytes;
-import static dev.memmgr.ReclaimTestSupport.assertContent;
-import static dev.memmgr.ReclaimTestSupport.bytesOf;
-import static dev.memmgr.ReclaimTestSupport.count;
-import static dev.memmgr.ReclaimTestSupport.filled;
-import static dev.memmgr.ReclaimTestSupport.manager;
-import static dev.memmgr.ReclaimTestSupport.pattern;
-import static dev.memmgr.ReclaimTestSupport.read;
-import static dev.memmgr.ReclaimTestSupport.states;
-import static dev.memmgr.ReclaimTestSupport.writePattern;
+import static dev.memmgr.Fixture.KiB;
+import static dev.memmgr.Fixture.MiB;
+import static dev.memmgr.Fixture.PAGE;
+import static dev.memmgr.Fixture.assertBytes;
+import static dev.memmgr.Fixture.assertContent;
+import static dev.memmgr.Fixture.bytesOf;
+import static dev.memmgr.Fixture.contentOf;
+import static dev.memmgr.Fixture.count;
+import static dev.memmgr.Fixture.fill;
+import static dev.memmgr.Fixture.filled;
+import static dev.memmgr.Fixture.pages;
+import static dev.memmgr.Fixture.pattern;
+import static dev.memmgr.Fixture.states;
+import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.memmgr.ReclaimTestSupport.Managers;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -40,27 +38,22 @@ import org.junit.jupiter.params.provider.EnumSource;
  * is never touched (pinned, busy), swap-in by every operation that needs content, swap and
  * frame exhaustion, and the statistics.
  */
+@ExtendWith(MemmgrExtension.class)
 class ReclaimTest {
     /** 8 MiB of frames: 2048 pages. */
     private static final long CAP = 8 * MiB;
     /** Swap of 32 MiB: room for everything these tests evict. */
     private static final long SWAP = 32 * MiB;
 
-    @TempDir
-    Path tmp;
-    private final Managers managers = new Managers();
+    private Fixture fx;
     private MemoryManager mm;
     private Client client;
 
     @BeforeEach
-    void setUp() {
-        mm = managers.track(manager(CAP, tmp.resolve("swap"), SWAP));
+    void setUp(Fixture fx) {
+        this.fx = fx;
+        mm = fx.manager(CAP, SWAP);
         client = mm.openClient("reclaim");
-    }
-
-    @AfterEach
-    void tearDown() {
-        managers.close();
     }
 
     private BufferObject written(long size, long seed, Map<BufferObject, byte[]> expected) {
@@ -139,7 +132,7 @@ class ReclaimTest {
         pinnedTwice.pin();
         Vmap view = vmapped.vmap();
         List<BufferObject> pinned = List.of(pinnedOnce, pinnedTwice, vmapped);
-        List<ReclaimTestSupport.State> before = states(pinned);
+        List<Fixture.State> before = states(pinned);
         assertEquals(1536 * KiB, mm.stats().pinned());
 
         Map<BufferObject, byte[]> others = new HashMap<>();
@@ -218,14 +211,14 @@ class ReclaimTest {
             r.lock();
             try {
                 locked.countDown();
-                ReclaimTestSupport.await(release, "the end of the test");
+                Fixture.await(release, "the end of the test");
             } finally {
                 r.unlock();
             }
         }, "lock-holder");
         holder.setDaemon(true);
         holder.start();
-        ReclaimTestSupport.await(locked, "the other thread holds its object's reservation");
+        Fixture.await(locked, "the other thread holds its object's reservation");
         my.lock();
         try {
             for (int i = 0; i < 16; i++) { // 16 MiB through the 6 MiB the locked objects leave
@@ -238,7 +231,7 @@ class ReclaimTest {
             my.unlock();
             release.countDown();
         }
-        holder.join(ReclaimTestSupport.DEADLINE.toMillis());
+        holder.join(Fixture.DEADLINE.toMillis());
         assertFalse(holder.isAlive());
         assertAllContent(expected);
     }
@@ -309,7 +302,7 @@ class ReclaimTest {
         assertEquals(MiB, s.swapUsed());
         assertAllContent(needed);
         for (BufferObject bo : junk) {
-            assertThrows(PurgedException.class, () -> read(bo));
+            assertThrows(PurgedException.class, () -> contentOf(bo));
             assertFalse(bo.madvise(Madvise.WILLNEED), "purged: not retained");
         }
     }
@@ -502,7 +495,7 @@ class ReclaimTest {
 
         BufferObject extra = client.create(PAGE);
         BufferObject big = client.create(2 * MiB);
-        List<ReclaimTestSupport.State> before = states(pinned);
+        List<Fixture.State> before = states(pinned);
         MemoryStats statsBefore = mm.stats();
         ClientStats clientBefore = client.stats();
 
@@ -514,21 +507,21 @@ class ReclaimTest {
         assertEquals(0, mm.reclaim(Long.MAX_VALUE));
 
         for (BufferObject bo : List.of(extra, big)) {
-            assertEquals(new ReclaimTestSupport.State(Residency.UNPOPULATED, 1, 0, 0, 0), ReclaimTestSupport.State.of(bo));
+            assertEquals(new Fixture.State(Residency.UNPOPULATED, 1, 0, 0, 0), Fixture.State.of(bo));
         }
         assertEquals(before, states(pinned), "counts and residency of the pinned objects");
         assertEquals(statsBefore, mm.stats(), "manager statistics");
         assertEquals(clientBefore, client.stats(), "client statistics");
         assertAllContent(expected);
         assertBytes(expected.get(pinned.get(2)), bytesOf(view.segment()), "through the vmap");
-        ReclaimTestSupport.assertAll((byte) 0, read(extra), "the failed object still reads as zero");
+        Fixture.assertAllBytes((byte) 0, contentOf(extra), "the failed object still reads as zero");
         view.close();
         pinned.get(1).putPages();
     }
 
     @Test
     void withoutSwapNothingIsEvictedOnlyPurged() {
-        MemoryManager ns = managers.track(MemoryManager.builder().capacity(CAP).noSwap().backgroundReclaim(false).build());
+        MemoryManager ns = fx.managerNoSwap(CAP);
         Client c = ns.openClient("noswap");
         Map<BufferObject, byte[]> needed = new HashMap<>();
         for (int i = 0; i < 6; i++) {
@@ -570,7 +563,7 @@ class ReclaimTest {
     @Test
     void swapExhaustionStopsEvictionAndNothingIsLost() {
         // 600 slots: room for two objects of 256 pages, not three
-        MemoryManager small = managers.track(manager(CAP, tmp.resolve("small-swap"), 600L * PAGE));
+        MemoryManager small = fx.manager(CAP, 600L * PAGE);
         Client c = small.openClient("small");
         Map<BufferObject, byte[]> expected = new HashMap<>();
         List<BufferObject> bos = new ArrayList<>();
@@ -583,7 +576,7 @@ class ReclaimTest {
         assertEquals(2 * MiB, small.stats().swapUsed());
 
         BufferObject tooMuch = c.create(MiB);
-        List<ReclaimTestSupport.State> before = states(bos);
+        List<Fixture.State> before = states(bos);
         MemoryStats statsBefore = small.stats();
         assertThrows(GpuOutOfMemoryException.class, () -> tooMuch.write(0, filled(MiB, (byte) 1)),
                 "88 free slots cannot take an object of 256 pages");
@@ -757,7 +750,7 @@ class ReclaimTest {
             }
         }
         assertEquals(Residency.RESIDENT, bo.residency());
-        assertEquals(new ReclaimTestSupport.State(Residency.RESIDENT, 1, 0, 0, 0), ReclaimTestSupport.State.of(bo));
+        assertEquals(new Fixture.State(Residency.RESIDENT, 1, 0, 0, 0), Fixture.State.of(bo));
         MemoryStats s = mm.stats();
         assertEquals(1, s.swapIns());
         assertEquals(16L * PAGE, s.swapUsed(), "the object's slots are freed; the other's remain");

@@ -1,34 +1,34 @@
 package dev.memmgr;
 
-import static dev.memmgr.ReclaimTestSupport.KiB;
-import static dev.memmgr.ReclaimTestSupport.MiB;
-import static dev.memmgr.ReclaimTestSupport.PAGE;
-import static dev.memmgr.ReclaimTestSupport.assertBytes;
-import static dev.memmgr.ReclaimTestSupport.assertContent;
-import static dev.memmgr.ReclaimTestSupport.bytesOf;
-import static dev.memmgr.ReclaimTestSupport.count;
-import static dev.memmgr.ReclaimTestSupport.filled;
-import static dev.memmgr.ReclaimTestSupport.manager;
-import static dev.memmgr.ReclaimTestSupport.states;
-import static dev.memmgr.ReclaimTestSupport.writePattern;
+import static dev.memmgr.Fixture.KiB;
+import static dev.memmgr.Fixture.MiB;
+import static dev.memmgr.Fixture.PAGE;
+import static dev.memmgr.Fixture.assertBytes;
+import static dev.memmgr.Fixture.assertContent;
+import static dev.memmgr.Fixture.bytesOf;
+import static dev.memmgr.Fixture.count;
+import static dev.memmgr.Fixture.filled;
+import static dev.memmgr.Fixture.pages;
+import static dev.memmgr.Fixture.states;
+import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.memmgr.ReclaimTestSupport.Managers;
 import dev.memmgr.internal.swap.SwapFaults;
 import dev.memmgr.internal.sys.Errno;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -37,20 +37,20 @@ import org.junit.jupiter.params.provider.EnumSource;
  * writes during eviction, failed and short reads and corrupted slots on swap-in, and a swap file
  * of a few pages. Nothing may be lost or silently replaced by wrong bytes.
  */
+@ExtendWith(MemmgrExtension.class)
 class SwapFaultTest {
     private static final long CAP = 8 * MiB;
     private static final long SWAP = 32 * MiB;
 
-    @TempDir
-    Path tmp;
-    private final Managers managers = new Managers();
+    private Fixture fx;
     private MemoryManager mm;
     private Client client;
     private SwapFaults faults;
 
     @BeforeEach
-    void setUp() {
-        mm = managers.track(manager(CAP, tmp.resolve("swap"), SWAP));
+    void setUp(Fixture fx) {
+        this.fx = fx;
+        mm = fx.manager(CAP, SWAP);
         client = mm.openClient("faults");
         faults = SwapFaults.install(mm.device().swapSpace());
     }
@@ -58,7 +58,6 @@ class SwapFaultTest {
     @AfterEach
     void tearDown() {
         faults.restore();
-        managers.close();
     }
 
     // ---- eviction writes -----------------------------------------------------------------------
@@ -73,6 +72,7 @@ class SwapFaultTest {
         long freed = mm.reclaim(Long.MAX_VALUE); // no exception: reclaim just frees less
         assertEquals(0, freed);
         assertTrue(faults.writeCalls() >= 1, "the eviction was attempted and failed");
+        fx.expectEvictionFailureWarnings(bo);
         assertEquals(Residency.RESIDENT, bo.residency());
         assertEquals(before, mm.stats(), "no eviction counted, no slot kept, no frame freed");
         assertEquals(0, client.stats().evicted());
@@ -98,6 +98,14 @@ class SwapFaultTest {
         long freed = mm.reclaim(Long.MAX_VALUE);
         int evicted = count(bos, Residency.EVICTED);
         assertTrue(evicted >= 3, "only one write failed: " + evicted + " evicted");
+        LogRecord failure = fx.logs().expectWarning("eviction of buffer object", "failed"); // one write failed: one report
+        assertInstanceOf(SwapException.class, failure.getThrown());
+        for (BufferObject bo : bos) {
+            if (bo.residency() == Residency.RESIDENT) { // unless a second pass evicted it after all
+                assertTrue(LogCapture.text(failure).contains("buffer object " + bo.handle() + " "),
+                        "the report names the object left resident: " + LogCapture.text(failure));
+            }
+        }
         assertEquals(evicted * 64 * KiB, freed, "reclaim returns what it freed");
         MemoryStats s = mm.stats();
         assertEquals(evicted, s.evictions());
@@ -117,7 +125,7 @@ class SwapFaultTest {
             expected.put(bo, writePattern(bo, i));
             bos.add(bo);
         }
-        List<ReclaimTestSupport.State> before = states(bos);
+        List<Fixture.State> before = states(bos);
         MemoryStats statsBefore = mm.stats();
         faults.failWrites(Integer.MAX_VALUE);
         BufferObject extra = client.create(MiB);
@@ -125,6 +133,9 @@ class SwapFaultTest {
         assertThrows(GpuOutOfMemoryException.class, () -> extra.write(0, filled(MiB, (byte) 1)),
                 "the eviction failures are not the allocating caller's: it just finds no frames");
         assertTrue(faults.writeCalls() >= 1);
+        for (LogRecord r : fx.logs().expectWarnings("eviction of buffer object", "failed")) {
+            assertInstanceOf(SwapException.class, r.getThrown(), "each failed eviction is reported with its cause");
+        }
         assertEquals(Residency.UNPOPULATED, extra.residency());
         assertEquals(before, states(bos));
         assertEquals(statsBefore, mm.stats());
@@ -144,6 +155,9 @@ class SwapFaultTest {
         faults.failWrites(1000, Errno.ENOSPC);
         assertEquals(0, mm.reclaim(Long.MAX_VALUE));
         assertTrue(faults.writeCalls() >= 1);
+        for (LogRecord failure : fx.expectEvictionFailureWarnings(bo)) {
+            assertTrue(failure.getThrown().getMessage().contains("ENOSPC"), failure.getThrown().getMessage());
+        }
         assertEquals(Residency.RESIDENT, bo.residency());
         MemoryStats s = mm.stats();
         assertEquals(0, s.evictions());
@@ -185,18 +199,18 @@ class SwapFaultTest {
         BufferObject bo = evicted(64L * PAGE, 4, expected);
         assertEquals(64L * PAGE, mm.reclaim(Long.MAX_VALUE));
         MemoryStats before = mm.stats();
-        ReclaimTestSupport.State state = ReclaimTestSupport.State.of(bo);
+        Fixture.State state = Fixture.State.of(bo);
 
         faults.failReads(1);
         assertThrows(SwapException.class, () -> op.op.accept(bo));
         assertEquals(1, faults.readCalls());
-        assertEquals(state, ReclaimTestSupport.State.of(bo), "still EVICTED, counts unchanged");
+        assertEquals(state, Fixture.State.of(bo), "still EVICTED, counts unchanged");
         assertEquals(Residency.EVICTED, bo.residency());
         assertEquals(before, mm.stats(), "slots kept, frames given back, no swap-in counted");
 
         faults.shortReads(1);
         assertThrows(SwapException.class, () -> op.op.accept(bo), "a short read fails the same way");
-        assertEquals(state, ReclaimTestSupport.State.of(bo));
+        assertEquals(state, Fixture.State.of(bo));
         assertEquals(before, mm.stats());
 
         faults.restore();
@@ -227,18 +241,18 @@ class SwapFaultTest {
         java.util.Arrays.fill(sentinel, (byte) 0x5A);
         byte[] dst = sentinel.clone();
         assertThrows(SwapException.class, () -> victim.read(0, MemorySegment.ofArray(dst)));
-        ReclaimTestSupport.assertAll((byte) 0x5A, dst, "the destination of a failed read receives nothing");
+        Fixture.assertAllBytes((byte) 0x5A, dst, "the destination of a failed read receives nothing");
         for (SwapIn op : SwapIn.values()) {
             assertThrows(SwapException.class, () -> op.op.accept(victim), op.name());
         }
         assertEquals(Residency.EVICTED, victim.residency(), "keeps its slots");
-        assertEquals(new ReclaimTestSupport.State(Residency.EVICTED, 1, 0, 0, 0), ReclaimTestSupport.State.of(victim));
+        assertEquals(new Fixture.State(Residency.EVICTED, 1, 0, 0, 0), Fixture.State.of(victim));
         assertEquals(before, mm.stats());
 
         assertContent(expected.get(other), other, "other objects are unaffected");
         assertEquals(1, mm.stats().swapIns());
         assertThrows(SwapException.class, () -> victim.read(0, MemorySegment.ofArray(dst)), "still bad");
-        ReclaimTestSupport.assertAll((byte) 0x5A, dst, "still nothing");
+        Fixture.assertAllBytes((byte) 0x5A, dst, "still nothing");
 
         // the content is gone for good, but the object can still be dropped cleanly
         victim.close();
@@ -250,7 +264,7 @@ class SwapFaultTest {
 
     @Test
     void tinySwapEvictsNoMoreThanItHoldsThenOutOfMemoryAndNothingIsDamaged() {
-        MemoryManager tiny = managers.track(manager(64L * PAGE, tmp.resolve("tiny"), 3L * PAGE));
+        MemoryManager tiny = fx.manager(64L * PAGE, 3L * PAGE);
         Client c = tiny.openClient("tiny");
         assertEquals(3L * PAGE, tiny.stats().swapCapacity());
         Map<BufferObject, byte[]> expected = new HashMap<>();
@@ -267,7 +281,7 @@ class SwapFaultTest {
         assertEquals(2L * PAGE, tiny.stats().swapUsed());
 
         BufferObject tooMuch = c.create(2L * PAGE);
-        List<ReclaimTestSupport.State> before = states(bos);
+        List<Fixture.State> before = states(bos);
         MemoryStats statsBefore = tiny.stats();
         assertThrows(GpuOutOfMemoryException.class, () -> tooMuch.write(0, filled(2L * PAGE, (byte) 1)),
                 "one free slot cannot take an object of two pages");

@@ -1,14 +1,13 @@
 package dev.memmgr;
 
-import static dev.memmgr.ApiTestSupport.PAGE;
-import static dev.memmgr.ApiTestSupport.assertAllBytes;
-import static dev.memmgr.ApiTestSupport.bytes;
-import static dev.memmgr.ApiTestSupport.contentOf;
-import static dev.memmgr.ApiTestSupport.fill;
-import static dev.memmgr.ApiTestSupport.fillPattern;
-import static dev.memmgr.ApiTestSupport.newManager;
-import static dev.memmgr.ApiTestSupport.pages;
-import static dev.memmgr.ApiTestSupport.toArray;
+import static dev.memmgr.Fixture.PAGE;
+import static dev.memmgr.Fixture.assertAllBytes;
+import static dev.memmgr.Fixture.bytesOf;
+import static dev.memmgr.Fixture.contentOf;
+import static dev.memmgr.Fixture.fill;
+import static dev.memmgr.Fixture.filled;
+import static dev.memmgr.Fixture.pages;
+import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,24 +17,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Contract of {@link Vmap} and {@link BufferObject#vmap()}: zero-copy views that pin. */
+@ExtendWith(MemmgrExtension.class)
 class VmapTest {
+    private Fixture fx;
     private MemoryManager mm;
     private Client client;
 
     @BeforeEach
-    void setUp() {
-        mm = newManager();
+    void setUp(Fixture fx) {
+        this.fx = fx;
+        mm = fx.manager();
         client = mm.openClient("vmap");
-    }
-
-    @AfterEach
-    void tearDown() {
-        mm.close();
     }
 
     private static void assertInaccessible(MemorySegment s) {
@@ -62,7 +59,7 @@ class VmapTest {
             assertEquals(1, bo.pagesUseCount());
             assertEquals(pages(3), mm.stats().pinned());
             assertEquals(mm.capacity() - pages(3), mm.stats().free());
-            assertAllBytes((byte) 0, toArray(v.segment()));
+            assertAllBytes((byte) 0, bytesOf(v.segment()));
         }
     }
 
@@ -82,9 +79,9 @@ class VmapTest {
     void writesToTheObjectAreSeenThroughAnOpenView() {
         BufferObject bo = client.create(pages(2));
         try (Vmap v = bo.vmap()) {
-            byte[] p = fillPattern(bo, 6);
-            assertArrayEquals(p, toArray(v.segment()), "zero copy: no refresh needed");
-            bo.write(PAGE, bytes(3, (byte) 0x11));
+            byte[] p = writePattern(bo, 6);
+            assertArrayEquals(p, bytesOf(v.segment()), "zero copy: no refresh needed");
+            bo.write(PAGE, filled(3, (byte) 0x11));
             assertEquals(0x11, v.segment().get(ValueLayout.JAVA_BYTE, PAGE + 2));
         }
     }
@@ -92,9 +89,9 @@ class VmapTest {
     @Test
     void vmapShowsExistingContent() {
         BufferObject bo = client.create(pages(4));
-        byte[] p = fillPattern(bo, 7);
+        byte[] p = writePattern(bo, 7);
         try (Vmap v = bo.vmap()) {
-            assertArrayEquals(p, toArray(v.segment()));
+            assertArrayEquals(p, bytesOf(v.segment()));
         }
     }
 
@@ -127,6 +124,7 @@ class VmapTest {
         try (Vmap v = bo.vmap()) {
             assertEquals(2, bo.pinCount());
             assertEquals(1, bo.pagesUseCount());
+            assertEquals(bo.size(), v.segment().byteSize());
         }
         assertEquals(1, bo.pinCount());
         bo.unpin();
@@ -211,6 +209,7 @@ class VmapTest {
         MemorySegment s = v.segment();
         s.fill((byte) 1);
         bo.close(); // the last reference, with the view still open (a leak, reported)
+        fx.expectLeakWarning(bo, 1, 1, 1);
         assertInaccessible(s);
         assertDoesNotThrow(v::close);
         assertEquals(mm.capacity(), mm.stats().free());
@@ -240,12 +239,12 @@ class VmapTest {
     @Test
     void vmapOfAnEvictedObjectSwapsItIn() {
         BufferObject bo = client.create(pages(3));
-        byte[] p = fillPattern(bo, 13);
+        byte[] p = writePattern(bo, 13);
         mm.reclaim(Long.MAX_VALUE);
         assertEquals(Residency.EVICTED, bo.residency());
         try (Vmap v = bo.vmap()) {
             assertEquals(Residency.RESIDENT, bo.residency());
-            assertArrayEquals(p, toArray(v.segment()));
+            assertArrayEquals(p, bytesOf(v.segment()));
         }
         assertEquals(1, mm.stats().swapIns());
     }
@@ -258,7 +257,7 @@ class VmapTest {
         }
         mm.reclaim(Long.MAX_VALUE);
         try (Vmap v = bo.vmap()) {
-            assertAllBytes((byte) 8, toArray(v.segment()));
+            assertAllBytes((byte) 8, bytesOf(v.segment()));
             v.segment().set(ValueLayout.JAVA_BYTE, 0, (byte) 9);
         }
         assertEquals(9, contentOf(bo, 0, 1)[0]);

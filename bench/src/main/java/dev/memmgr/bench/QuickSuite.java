@@ -147,18 +147,18 @@ public final class QuickSuite {
 
     private void pagesRows() {
         for (String m : new String[] {"getPutPages", "pinUnpin"}) {
-            Result one = score("PagesBench." + m, null);
-            Result floor = score("PagesBench.atomicPair", null);
+            Result<?> one = score("PagesBench." + m, null);
+            Result<?> floor = score("PagesBench.atomicPair", null);
             ratioRow(m + " vs atomicPair, 1 thread", one, floor, 1.5, true);
             infoRatioRow(m + " vs casPair (conditional floor), 1 thread", one, score("PagesBench.casPair", null));
-            Result two = score("PagesContendedBench." + m, null);
+            Result<?> two = score("PagesContendedBench." + m, null);
             ratioRow(m + ", 2 threads vs 1 thread", two, one, 2.0, true);
             infoRatioRow(m + " vs atomicPair, both 2 threads", two, score("PagesContendedBench.atomicPair", null));
         }
         infoRatioRow("atomicPair itself, 2 threads vs 1 thread (the machine's floor)",
                 score("PagesContendedBench.atomicPair", null), score("PagesBench.atomicPair", null));
         for (String m : new String[] {"PagesBench.getPutPages", "PagesBench.pinUnpin", "VmapBench.vmapCached"}) {
-            Result alloc = secondary(m, "gc.alloc.rate.norm");
+            Result<?> alloc = secondary(m, "gc.alloc.rate.norm");
             if (alloc != null) {
                 boolean met = alloc.getScore() < 0.5; // JMH reports fractions of a byte of noise
                 rows.add(String.format(Locale.ROOT, "| %s allocation | %s | | 0 B/op | %s |",
@@ -170,7 +170,7 @@ public final class QuickSuite {
     private void allocRows() {
         for (String size : new String[] {"65536", "1048576", "16777216"}) {
             String label = Sizes.format(Long.parseLong(size));
-            Result ours = score("AllocBench.createPopulateFree", size);
+            Result<?> ours = score("AllocBench.createPopulateFree", size);
             ratioRow("createPopulateFree vs arenaConfined, " + label, ours,
                     score("AllocBench.arenaConfined", size), 1.0, true);
             ratioRow("createPopulateFree vs nettyPooledZeroed, " + label, ours,
@@ -179,14 +179,14 @@ public final class QuickSuite {
     }
 
     private void vmapRows() {
-        Result cached = score("VmapBench.vmapCached", "1");
+        Result<?> cached = score("VmapBench.vmapCached", "1");
         if (cached != null) {
             rows.add(String.format(Locale.ROOT, "| vmapCached | %s | | <= 100 ns | %s |", scoreText(cached),
                     cached.getScore() <= 100 ? "yes" : "NO"));
         }
         for (String pages : new String[] {"1", "16", "256"}) {
             for (String shape : new String[] {"Contiguous", "Scattered"}) {
-                Result r = score("VmapBench.vmapCold" + shape, pages);
+                Result<?> r = score("VmapBench.vmapCold" + shape, pages);
                 if (r != null) {
                     rows.add(String.format(Locale.ROOT, "| vmapCold%s, %s pages (map + unmap) | %s | | info | |",
                             shape, pages, scoreText(r)));
@@ -202,7 +202,7 @@ public final class QuickSuite {
 
     private void shrinkerRows() {
         for (String m : new String[] {"scanPastBusy", "scanPastPinned"}) {
-            Result r = score("ShrinkerBench." + m, null);
+            Result<?> r = score("ShrinkerBench." + m, null);
             if (r != null) {
                 rows.add(String.format(Locale.ROOT, "| shrinker %s, per object in the way | %s | | info | |", m,
                         scoreText(r)));
@@ -227,7 +227,7 @@ public final class QuickSuite {
      * A row for {@code a / b}; with {@code atMost} the ratio must not exceed the target, else it
      * must reach it.
      */
-    private void ratioRow(String check, Result a, Result b, double target, boolean atMost) {
+    private void ratioRow(String check, Result<?> a, Result<?> b, double target, boolean atMost) {
         if (a == null || b == null) {
             rows.add("| " + check + " | not run | | | |");
             return;
@@ -243,7 +243,7 @@ public final class QuickSuite {
      * Same bytes per operation on both sides, so bandwidth ours / raw = time raw / time ours;
      * target at least 0.8.
      */
-    private void bandwidthRow(String check, Result ours, Result raw) {
+    private void bandwidthRow(String check, Result<?> ours, Result<?> raw) {
         if (ours == null || raw == null) {
             rows.add("| " + check + " | not run | | | |");
             return;
@@ -255,7 +255,7 @@ public final class QuickSuite {
     }
 
     /** A ratio shown for context, without a target. */
-    private void infoRatioRow(String check, Result a, Result b) {
+    private void infoRatioRow(String check, Result<?> a, Result<?> b) {
         if (a == null || b == null) {
             return;
         }
@@ -265,7 +265,7 @@ public final class QuickSuite {
                 scoreText(b), ratio, ratio * rel));
     }
 
-    private static double relError(Result r) {
+    private static double relError(Result<?> r) {
         double e = r.getScoreError();
         return Double.isNaN(e) || r.getScore() == 0 ? 0 : e / r.getScore();
     }
@@ -274,7 +274,7 @@ public final class QuickSuite {
         return x * x;
     }
 
-    private static String scoreText(Result r) {
+    private static String scoreText(Result<?> r) {
         double e = r.getScoreError();
         return String.format(Locale.ROOT, "%.3g ± %s %s", r.getScore(), Double.isNaN(e) ? "?" : String.format(Locale.ROOT,
                 "%.2g", e), r.getScoreUnit());
@@ -285,12 +285,12 @@ public final class QuickSuite {
     }
 
     /** @return the primary result of a benchmark ("Class.method"), with the given param value if any */
-    private Result score(String benchmark, String paramValue) {
+    private Result<?> score(String benchmark, String paramValue) {
         RunResult r = find(benchmark, paramValue);
         return r == null ? null : r.getPrimaryResult();
     }
 
-    private Result secondary(String benchmark, String label) {
+    private Result<?> secondary(String benchmark, String label) {
         RunResult r = find(benchmark, benchmark.startsWith("VmapBench") ? "1" : null);
         return r == null ? null : r.getSecondaryResults().get(label);
     }

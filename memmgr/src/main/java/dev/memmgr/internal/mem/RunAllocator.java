@@ -41,7 +41,7 @@ public final class RunAllocator {
     private volatile int dirtyFreeCount;
     /** Free runs the fragmented path's scratch keeps room for between calls. */
     private static final int SCRATCH_KEPT = 256;
-    /** Scratch for the fragmented path: (length << 32 | start) per free run. */
+    /** Scratch for the fragmented path: {@code (length << 32) | start} per free run. */
     private long[] runs = new long[16];
 
     /**

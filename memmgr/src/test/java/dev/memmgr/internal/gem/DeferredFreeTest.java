@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.memmgr.MemmgrExtension;
 import dev.memmgr.BufferObject;
 import dev.memmgr.Client;
 import dev.memmgr.MemoryManager;
@@ -12,12 +13,14 @@ import dev.memmgr.internal.Access;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The last reference goes while a transient one (the shrinker's, an operation's in another
  * thread) is still held: the object must stop being usable at once, and its frames must come
  * back when the transient reference goes.
  */
+@ExtendWith(MemmgrExtension.class)
 class DeferredFreeTest {
     @Test
     void viewsStopWorkingAtOnceAndFramesReturnWithTheLastTransientReference() {

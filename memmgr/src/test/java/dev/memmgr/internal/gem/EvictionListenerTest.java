@@ -3,6 +3,7 @@ package dev.memmgr.internal.gem;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.memmgr.MemmgrExtension;
 import dev.memmgr.BufferObject;
 import dev.memmgr.Client;
 import dev.memmgr.Madvise;
@@ -13,11 +14,13 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Weak users (GPU VMs later) register eviction listeners: they are told, with the reservation
  * held and the frames still there, before an eviction or a purge takes the frames away.
  */
+@ExtendWith(MemmgrExtension.class)
 class EvictionListenerTest {
     private static final int SIZE = 64 << 10;
 

@@ -6,14 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.memmgr.MemmgrExtension;
 import dev.memmgr.internal.mem.ExtentList;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The page table: both forms, holes, units in page order, remapping for population, swap-in and
  * eviction, and heap in proportion to the pages populated rather than to the object's size.
  */
+@ExtendWith(MemmgrExtension.class)
 class PageTableTest {
     private static ExtentList extents(int... startLength) {
         ExtentList l = new ExtentList();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.memmgr.MemmgrExtension;
 import dev.memmgr.BufferObject;
 import dev.memmgr.Client;
 import dev.memmgr.Madvise;
@@ -17,11 +18,13 @@ import java.lang.foreign.MemorySegment;
 import java.util.EnumSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The object state machine: the table of legal transitions (DESIGN.md section 2), the one
  * transition method that enforces it, and LRU membership updated once per operation.
  */
+@ExtendWith(MemmgrExtension.class)
 class StateMachineTest {
     private static final int PAGE = 4096;
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.memmgr.MemmgrExtension;
 import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.PhysMem;
@@ -12,12 +13,14 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Batches of at least {@link IoBatch#PARALLEL_BYTES} checksum on the worker thread while the I/O
  * runs, and reads go in {@link IoBatch#READ_CHUNK} chunks verified one behind the other.
  */
+@ExtendWith(MemmgrExtension.class)
 class ParallelChecksumTest {
     private static final int PAGE = 4096;
     /** 10 MiB: two full read chunks and a partial one. */
