@@ -2,6 +2,7 @@ package dev.memmgr.internal.gem;
 
 import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
+import dev.memmgr.internal.swap.SwapIoException;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -130,7 +131,11 @@ final class Backing {
                 split(frames, fromSwap, swapFrames, holeFrames);
                 ExtentList slots = new ExtentList();
                 PageTables.units(o.table, o.tableBase, o.pages(), slots);
-                o.dev().swap().read(slots, swapFrames);
+                try {
+                    o.dev().swap().read(slots, swapFrames);
+                } catch (SwapIoException e) {
+                    throw new SwapException(e.getMessage(), e);
+                }
                 o.setTable(PageTables.remap(o.table, o.tableBase, o.pages(), swapFrames, holeFrames, fillFrom, fillTo));
                 o.dev().swap().free(slots);
                 o.dev().countSwapIn();
@@ -199,7 +204,7 @@ final class Backing {
         o.teardownMapping();
         try {
             o.dev().swap().write(frames, slots);
-        } catch (SwapException e) {
+        } catch (SwapIoException e) {
             o.dev().swap().free(slots);
             GemObject.LOG.log(System.Logger.Level.WARNING, "eviction of buffer object " + o.handle() + " failed; it stays resident", e);
             return 0;

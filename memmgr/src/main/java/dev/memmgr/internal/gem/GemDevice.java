@@ -1,7 +1,9 @@
 package dev.memmgr.internal.gem;
 
 import dev.memmgr.GpuOutOfMemoryException;
+import dev.memmgr.MemoryManagerException;
 import dev.memmgr.MemoryStats;
+import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.FrameAllocator;
 import dev.memmgr.internal.mem.PhysMem;
@@ -9,7 +11,10 @@ import dev.memmgr.internal.reclaim.Lru;
 import dev.memmgr.internal.reclaim.LruNode;
 import dev.memmgr.internal.reclaim.ReclaimThread;
 import dev.memmgr.internal.reclaim.Shrinker;
+import dev.memmgr.internal.swap.SwapIoException;
 import dev.memmgr.internal.swap.SwapSpace;
+import dev.memmgr.internal.sys.ErrnoException;
+import dev.memmgr.internal.sys.UnsupportedPlatformException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,9 +72,28 @@ public final class GemDevice {
                 : null;
     }
 
+    /**
+     * The public exception for an internal one of the sys, mem and swap layers (which know
+     * nothing of the public package); any other exception is returned as it is.
+     */
+    static RuntimeException toPublic(RuntimeException e) {
+        if (e instanceof SwapIoException) {
+            return new SwapException(e.getMessage(), e);
+        }
+        if (e instanceof ErrnoException || e instanceof UnsupportedPlatformException) {
+            return new MemoryManagerException(e.getMessage(), e);
+        }
+        return e;
+    }
+
     /** Creates the memfd, the swap file and (if enabled) the background reclaim thread. */
     public static GemDevice create(DeviceConfig c) {
-        PhysMem mem = PhysMem.create(c.capacity(), c.pageSize());
+        PhysMem mem;
+        try {
+            mem = PhysMem.create(c.capacity(), c.pageSize());
+        } catch (RuntimeException e) {
+            throw toPublic(e);
+        }
         SwapSpace swap = null;
         try {
             if (!c.noSwap()) {
@@ -90,6 +114,9 @@ public final class GemDevice {
                 swap.close();
             }
             mem.close();
+            if (e instanceof RuntimeException r) {
+                throw toPublic(r);
+            }
             throw e;
         }
     }
@@ -309,6 +336,8 @@ public final class GemDevice {
             if (swap != null) {
                 swap.close();
             }
+        } catch (RuntimeException e) {
+            throw toPublic(e);
         } finally {
             mem.close();
         }

@@ -35,6 +35,9 @@ final class Vmaps {
                 }
             } catch (RuntimeException | Error e) {
                 o.unpinLocked();
+                if (e instanceof RuntimeException r) {
+                    throw GemDevice.toPublic(r);
+                }
                 throw e;
             }
         }

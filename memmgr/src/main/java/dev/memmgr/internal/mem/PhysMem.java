@@ -42,6 +42,8 @@ public final class PhysMem implements AutoCloseable {
      *
      * @param capacity bytes, a positive multiple of pageSize, at most 2^31 - 1 frames
      * @param pageSize a power of two, at least 4096
+     * @throws dev.memmgr.internal.sys.UnsupportedPlatformException when not on Linux x86-64 or aarch64
+     * @throws dev.memmgr.internal.sys.ErrnoException when the memfd cannot be created, sized or mapped
      */
     public static PhysMem create(long capacity, int pageSize) {
         Platform.check();

@@ -1,6 +1,5 @@
 package dev.memmgr.internal.swap;
 
-import dev.memmgr.SwapException;
 import dev.memmgr.internal.sys.Errno;
 import dev.memmgr.internal.sys.ErrnoException;
 import dev.memmgr.internal.sys.LibC;
@@ -44,13 +43,13 @@ final class SwapFile {
                 if (e.errno() == Errno.EEXIST && attempt < CREATE_ATTEMPTS) {
                     continue;
                 }
-                throw new SwapException("cannot create a swap file in " + base + ": " + e.getMessage(), e);
+                throw new SwapIoException("cannot create a swap file in " + base + ": " + e.getMessage(), e);
             }
             try {
                 LibC.unlink(path);
             } catch (ErrnoException e) {
                 LibC.close(fd);
-                throw new SwapException("cannot unlink the new swap file " + path + ": " + e.getMessage(), e);
+                throw new SwapIoException("cannot unlink the new swap file " + path + ": " + e.getMessage(), e);
             }
             return new SwapFile(fd, path, false, false).sized(bytes);
         }
@@ -67,12 +66,12 @@ final class SwapFile {
             swap = new SwapFile(LibC.open(path, CREATE_FLAGS, MODE_0600), path, true, false);
         } catch (ErrnoException e) {
             if (e.errno() != Errno.EEXIST) {
-                throw new SwapException("cannot create swap file " + path + ": " + e.getMessage(), e);
+                throw new SwapIoException("cannot create swap file " + path + ": " + e.getMessage(), e);
             }
             try {
                 swap = new SwapFile(LibC.open(path, LibC.O_RDWR | LibC.O_CLOEXEC, 0), path, false, true);
             } catch (ErrnoException e2) {
-                throw new SwapException("cannot open swap file " + path + ": " + e2.getMessage(), e2);
+                throw new SwapIoException("cannot open swap file " + path + ": " + e2.getMessage(), e2);
             }
         }
         return swap.sized(bytes);
@@ -87,11 +86,11 @@ final class SwapFile {
             LibC.ftruncate(fd, bytes);
             return this;
         } catch (ErrnoException e) {
-            SwapException failure = new SwapException("cannot size swap file " + path + " to " + bytes
+            SwapIoException failure = new SwapIoException("cannot size swap file " + path + " to " + bytes
                     + " bytes: " + e.getMessage(), e);
             try {
                 close();
-            } catch (SwapException suppressed) {
+            } catch (SwapIoException suppressed) {
                 failure.addSuppressed(suppressed);
             }
             throw failure;
@@ -107,7 +106,7 @@ final class SwapFile {
      * Deletes or truncates the file as decided at open, then closes the descriptor (always).
      * Called once.
      *
-     * @throws SwapException when deleting or truncating fails (a file already gone is fine)
+     * @throws SwapIoException when deleting or truncating fails (a file already gone is fine)
      */
     void close() {
         try {
@@ -118,7 +117,7 @@ final class SwapFile {
             }
         } catch (ErrnoException e) {
             if (!(deleteOnClose && e.errno() == Errno.ENOENT)) {
-                throw new SwapException("cannot " + (deleteOnClose ? "delete" : "truncate") + " swap file "
+                throw new SwapIoException("cannot " + (deleteOnClose ? "delete" : "truncate") + " swap file "
                         + path + ": " + e.getMessage(), e);
             }
         } finally {

@@ -1,6 +1,5 @@
 package dev.memmgr.internal.swap;
 
-import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.PhysMem;
 import dev.memmgr.internal.mem.RunAllocator;
@@ -55,7 +54,7 @@ public final class SwapSpace implements AutoCloseable {
      *
      * @param bytes size, rounded down to whole pages of {@code mem}; at least one page
      * @throws IllegalArgumentException when bytes is less than one page or more than 2^31-1 pages
-     * @throws SwapException when the file cannot be created or sized
+     * @throws SwapIoException when the file cannot be created or sized
      */
     public static SwapSpace createTemp(Path dir, long bytes, PhysMem mem) {
         Objects.requireNonNull(dir, "dir");
@@ -71,7 +70,7 @@ public final class SwapSpace implements AutoCloseable {
      *
      * @param bytes size, rounded down to whole pages of {@code mem}; at least one page
      * @throws IllegalArgumentException when bytes is less than one page or more than 2^31-1 pages
-     * @throws SwapException when the file cannot be opened or sized
+     * @throws SwapIoException when the file cannot be opened or sized
      */
     public static SwapSpace createAt(Path file, long bytes, PhysMem mem) {
         Objects.requireNonNull(file, "file");
@@ -86,7 +85,7 @@ public final class SwapSpace implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             try {
                 file.close();
-            } catch (SwapException suppressed) {
+            } catch (SwapIoException suppressed) {
                 e.addSuppressed(suppressed);
             }
             throw e;
@@ -166,7 +165,7 @@ public final class SwapSpace implements AutoCloseable {
      * unit k of {@code slots}; both lists hold the same number of units. Records a CRC32C per
      * slot. Never modifies the frames. Any thread; the caller owns the frames and the slots.
      *
-     * @throws SwapException on an I/O error: the slots stay allocated, their content is
+     * @throws SwapIoException on an I/O error: the slots stay allocated, their content is
      *     undefined, the caller frees them
      * @throws IllegalArgumentException when the lists differ in units or leave their ranges
      * @throws IllegalStateException when this space or the PhysMem is closed
@@ -179,7 +178,7 @@ public final class SwapSpace implements AutoCloseable {
      * Reads slots back into frames (same pairing as {@link #write}), then verifies every page's
      * CRC32C. Any thread; the caller owns the frames and the slots.
      *
-     * @throws SwapException on an I/O error, a short read or a checksum mismatch (the message
+     * @throws SwapIoException on an I/O error, a short read or a checksum mismatch (the message
      *     names the slot); the frames' content is then undefined, the slots and their
      *     checksums are untouched
      * @throws IllegalArgumentException when the lists differ in units or leave their ranges
@@ -286,7 +285,7 @@ public final class SwapSpace implements AutoCloseable {
      * {@link #createAt} created it or truncates it to 0 if it existed before, closes the fd and
      * unmaps the checksums. Idempotent. Any thread.
      *
-     * @throws SwapException when deleting or truncating the file fails (the fd is closed anyway)
+     * @throws SwapIoException when deleting or truncating the file fails (the fd is closed anyway)
      */
     @Override
     public void close() {

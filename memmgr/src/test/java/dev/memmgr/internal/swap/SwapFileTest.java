@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.PhysMem;
 import dev.memmgr.internal.sys.LibC;
@@ -141,11 +140,11 @@ class SwapFileTest {
 
     @Test
     void unusablePathsThrowSwapException() throws IOException {
-        SwapException e = assertThrows(SwapException.class,
+        SwapIoException e = assertThrows(SwapIoException.class,
                 () -> SwapSpace.createTemp(dir.resolve("missing"), 1L << 20, mem));
         assertTrue(e.getMessage().contains("ENOENT"), e.getMessage());
         Path sub = Files.createDirectory(dir.resolve("sub"));
-        e = assertThrows(SwapException.class, () -> SwapSpace.createAt(sub, 1L << 20, mem));
+        e = assertThrows(SwapIoException.class, () -> SwapSpace.createAt(sub, 1L << 20, mem));
         assertTrue(e.getMessage().contains("EISDIR"), e.getMessage());
         assertTrue(Files.isDirectory(sub));
     }

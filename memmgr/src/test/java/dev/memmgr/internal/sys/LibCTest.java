@@ -51,6 +51,14 @@ class LibCTest {
     }
 
     @Test
+    void errnoIsAnInternalUncheckedException() {
+        assertEquals(RuntimeException.class, ErrnoException.class.getSuperclass());
+        assertEquals(RuntimeException.class, UnsupportedPlatformException.class.getSuperclass());
+        assertTrue(Platform.isSupported());
+        Platform.check();
+    }
+
+    @Test
     void errnoNames() {
         assertEquals("ENOSPC", Errno.name(Errno.ENOSPC));
         assertEquals("ENOMEM", Errno.name(12));
