@@ -9,7 +9,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * The swap file's descriptor and what to do with the file on close: nothing (an unlinked
  * temporary file vanishes with its last descriptor), delete it (we created it at a chosen
- * path) or truncate it to 0 (it existed before).
+ * path) or truncate it to 0 (it existed before). Whatever the path, the file is private to its
+ * owner: created 0600, or refused when it exists with wider permissions.
  *
  * <p>Not thread-safe: opened and closed once by its {@link SwapSpace}, which guards both.
  */
@@ -57,7 +58,11 @@ final class SwapFile {
 
     /**
      * {@code file}, created with mode 0600 when absent (deleted on close), else emptied
-     * (truncated to 0 on close, kept); then sized to {@code bytes}.
+     * (truncated to 0 on close, kept); then sized to {@code bytes}. An existing file must be
+     * private to its owner: one that group or others may access in any way is refused.
+     *
+     * @throws IllegalArgumentException when the file exists with permissions wider than 0600
+     *     (nothing changed on disk, no descriptor left open)
      */
     static SwapFile createAt(Path file, long bytes) {
         String path = file.toAbsolutePath().toString();
@@ -68,13 +73,43 @@ final class SwapFile {
             if (e.errno() != Errno.EEXIST) {
                 throw new SwapIoException("cannot create swap file " + path + ": " + e.getMessage(), e);
             }
+            int fd;
             try {
-                swap = new SwapFile(LibC.open(path, LibC.O_RDWR | LibC.O_CLOEXEC, 0), path, false, true);
+                fd = LibC.open(path, LibC.O_RDWR | LibC.O_CLOEXEC, 0);
             } catch (ErrnoException e2) {
                 throw new SwapIoException("cannot open swap file " + path + ": " + e2.getMessage(), e2);
             }
+            requirePrivate(fd, path);
+            swap = new SwapFile(fd, path, false, true);
         }
         return swap.sized(bytes);
+    }
+
+    /**
+     * Checks the permissions of the file open as {@code fd} (fstat on the descriptor, not the
+     * path: the file checked is the file used) and closes {@code fd} when they are wider than
+     * 0600 or cannot be read.
+     */
+    private static void requirePrivate(int fd, String path) {
+        boolean ok = false;
+        try {
+            int permissions;
+            try {
+                permissions = LibC.fstat(fd).permissions();
+            } catch (ErrnoException e) {
+                throw new SwapIoException("cannot stat swap file " + path + ": " + e.getMessage(), e);
+            }
+            if ((permissions & 077) != 0) {
+                throw new IllegalArgumentException("swap file " + path + " has permissions 0"
+                        + Integer.toOctalString(permissions) + ": group or others could read every client's"
+                        + " evicted data; make it 0600 (chmod 600) or give a path that does not exist yet");
+            }
+            ok = true;
+        } finally {
+            if (!ok) {
+                LibC.close(fd);
+            }
+        }
     }
 
     /** Sizes the file to {@code bytes} (sparse; an existing file is emptied first), or closes it and fails. */

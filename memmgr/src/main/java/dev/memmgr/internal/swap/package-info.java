@@ -10,6 +10,9 @@
  * an I/O error, a short read or a mismatch throws
  * {@link dev.memmgr.internal.swap.SwapIoException} and never hands out wrong bytes.
  *
+ * <p>A swap file given by path is opened with permissions 0600 and refused when it exists with
+ * wider ones: it receives every client's evicted data.
+ *
  * <p>This layer depends on {@code sys} and {@code mem} only, never on the public package: its
  * failures are internal exceptions that {@code gem} translates into {@code SwapException}.
  *
