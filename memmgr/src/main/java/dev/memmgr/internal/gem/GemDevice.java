@@ -339,6 +339,7 @@ public final class GemDevice {
         } catch (RuntimeException e) {
             throw toPublic(e);
         } finally {
+            frames.close();
             mem.close();
         }
     }

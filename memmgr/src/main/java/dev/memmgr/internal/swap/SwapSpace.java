@@ -23,7 +23,12 @@ import java.util.concurrent.locks.StampedLock;
  * work, only a shared stamp of the lifecycle lock, so calls on disjoint slots run concurrently;
  * the caller owns the frames and slots it passes and orders a slot's write before its read.
  * {@link #close()} waits for reads and writes in flight (the caller should have none), after
- * which write, read and allocate throw IllegalStateException.
+ * which write, read and allocate throw IllegalStateException, free does nothing (teardown may
+ * run in any order) and the space counts no slot used.
+ *
+ * <p>Memory: the slot allocator's bitmaps and the checksums are off the Java heap, in anonymous
+ * mappings that cost memory only where slots are used, so a swap of terabytes runs in a small
+ * heap; close unmaps them.
  */
 public final class SwapSpace implements AutoCloseable {
     private final SwapFile file;
@@ -43,7 +48,12 @@ public final class SwapSpace implements AutoCloseable {
         this.mem = mem;
         this.pageShift = mem.pageShift();
         this.slots = new RunAllocator(slotCount, false);
-        this.sums = Checksums.create(slotCount);
+        try {
+            this.sums = Checksums.create(slotCount);
+        } catch (RuntimeException | Error e) {
+            slots.close();
+            throw e;
+        }
         this.worker = new CrcWorker(mem);
     }
 
@@ -116,14 +126,14 @@ public final class SwapSpace implements AutoCloseable {
         return (long) slots.capacity() << pageShift;
     }
 
-    /** @return free slots, a snapshot (takes the allocator lock). Any thread. */
+    /** @return free slots, a snapshot (no lock); all of them once closed. Any thread. */
     public int freeSlots() {
-        return slots.freeCount();
+        return closed ? slots.capacity() : slots.freeCount();
     }
 
-    /** @return allocated slots, a snapshot (takes the allocator lock). Any thread. */
+    /** @return allocated slots, a snapshot (no lock); none once closed. Any thread. */
     public int usedSlots() {
-        return slots.capacity() - slots.freeCount();
+        return closed ? 0 : slots.capacity() - slots.freeCount();
     }
 
     /**
@@ -144,20 +154,29 @@ public final class SwapSpace implements AutoCloseable {
     /**
      * Frees slots (their content is no longer kept). All or nothing: when a slot of the
      * list is not allocated nothing is freed. Takes the allocator lock. Any thread; also allowed
-     * after close, so teardown may run in any order.
+     * after close, where it does nothing, so teardown may run in any order.
      *
      * @throws IllegalStateException on a double free (a slot of the list is free)
      * @throws IllegalArgumentException when an extent lies outside the space
      */
     public void free(ExtentList slots) {
         Objects.requireNonNull(slots, "slots");
-        for (int i = 0; i < slots.size(); i++) {
-            if (!this.slots.isAllocated(slots.start(i), slots.length(i))) {
-                throw new IllegalStateException("double free: swap slots " + slots.start(i) + "+"
-                        + slots.length(i) + " are (partly) free");
+        if (closed) {
+            return;
+        }
+        try {
+            for (int i = 0; i < slots.size(); i++) {
+                if (!this.slots.isAllocated(slots.start(i), slots.length(i))) {
+                    throw new IllegalStateException("double free: swap slots " + slots.start(i) + "+"
+                            + slots.length(i) + " are (partly) free");
+                }
+            }
+            this.slots.free(slots);
+        } catch (IllegalStateException e) {
+            if (!this.slots.isClosed()) {
+                throw e; // a double free, not a race with close
             }
         }
-        this.slots.free(slots);
     }
 
     /**
@@ -283,9 +302,10 @@ public final class SwapSpace implements AutoCloseable {
     /**
      * Closes the file: waits for reads and writes in flight, deletes the file if
      * {@link #createAt} created it or truncates it to 0 if it existed before, closes the fd and
-     * unmaps the checksums. Idempotent. Any thread.
+     * unmaps the checksums and the slot bitmaps. Idempotent. Any thread.
      *
-     * @throws SwapIoException when deleting or truncating the file fails (the fd is closed anyway)
+     * @throws SwapIoException when deleting or truncating the file fails (the fd is closed and
+     *     the memory unmapped anyway)
      */
     @Override
     public void close() {
@@ -302,7 +322,11 @@ public final class SwapSpace implements AutoCloseable {
         try {
             file.close();
         } finally {
-            sums.close();
+            try {
+                sums.close();
+            } finally {
+                slots.close();
+            }
         }
     }
 

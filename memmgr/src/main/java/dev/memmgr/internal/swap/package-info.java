@@ -8,7 +8,9 @@
  * {@code preadv} calls, straight between the file and the frames of the direct map (no staging
  * copy). A CRC32C of every page is kept off-heap, one int per slot, and checked after each read:
  * an I/O error, a short read or a mismatch throws
- * {@link dev.memmgr.internal.swap.SwapIoException} and never hands out wrong bytes.
+ * {@link dev.memmgr.internal.swap.SwapIoException} and never hands out wrong bytes. The slot
+ * allocator's bitmaps and the checksums live in anonymous mappings, so heap use does not grow
+ * with the size of the swap.
  *
  * <p>A swap file given by path is opened with permissions 0600 and refused when it exists with
  * wider ones: it receives every client's evicted data.

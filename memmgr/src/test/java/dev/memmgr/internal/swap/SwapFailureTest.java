@@ -158,8 +158,9 @@ class SwapFailureTest {
         assertThrows(IllegalStateException.class, () -> swap.read(slots, frames));
         assertThrows(IllegalStateException.class, () -> swap.allocate(1, new ExtentList()));
         assertThrows(IllegalStateException.class, () -> faults.corruptSlot(0));
-        swap.free(slots); // teardown in any order
+        swap.free(slots); // teardown in any order: nothing to free once closed
         assertEquals(0, swap.usedSlots());
+        assertEquals(swap.capacitySlots(), swap.freeSlots(), "the slot allocator went with the space");
         swap.close(); // idempotent
         assertEquals(1, faults.writeCalls(), "no I/O after close");
     }
