@@ -6,6 +6,7 @@ import dev.memmgr.MemoryStats;
 import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.FrameAllocator;
+import dev.memmgr.internal.mem.MapBudgetExceededException;
 import dev.memmgr.internal.mem.PhysMem;
 import dev.memmgr.internal.reclaim.Lru;
 import dev.memmgr.internal.reclaim.LruNode;
@@ -80,7 +81,8 @@ public final class GemDevice {
         if (e instanceof SwapIoException) {
             return new SwapException(e.getMessage(), e);
         }
-        if (e instanceof ErrnoException || e instanceof UnsupportedPlatformException) {
+        if (e instanceof ErrnoException || e instanceof UnsupportedPlatformException
+                || e instanceof MapBudgetExceededException) {
             return new MemoryManagerException(e.getMessage(), e);
         }
         return e;

@@ -15,8 +15,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>The memfd is sized with ftruncate and mapped with {@code MAP_NORESERVE}: only frames that
  * are written cost memory, so a capacity of a terabyte is only address space until used.
  *
- * <p>The direct map belongs to a shared arena: after {@link #close()} every access to it (and to
- * slices of it) throws IllegalStateException instead of touching unmapped memory.
+ * <p>The direct map belongs to a shared arena. {@link #close()} tears it down as a view is torn
+ * down ({@link Vmapping#unmap()}): the range is replaced by anonymous memory at once, then the
+ * arena is closed (later, when another thread's I/O or native call holds a slice of it). From
+ * then on every access to it (and to slices of it) reads zeros or throws IllegalStateException;
+ * none touches unmapped memory or the frames.
  *
  * <p>Locking: none. Zeroing, punching and copying act on frames the caller owns; close is
  * idempotent and may be called from any thread.
@@ -29,6 +32,7 @@ public final class PhysMem implements AutoCloseable {
     private final int frames;
     private final Arena arena;
     private final MemorySegment directMap;
+    private final long mapAddress;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private PhysMem(int fd, long capacity, int pageSize, Arena arena, MemorySegment directMap) {
@@ -39,6 +43,7 @@ public final class PhysMem implements AutoCloseable {
         this.frames = (int) (capacity >>> pageShift);
         this.arena = arena;
         this.directMap = directMap;
+        this.mapAddress = directMap.address();
     }
 
     /**
@@ -66,7 +71,7 @@ public final class PhysMem implements AutoCloseable {
                     LibC.MAP_SHARED | LibC.MAP_NORESERVE, fd, 0);
             arena = Arena.ofShared();
             MemorySegment map = MemorySegment.ofAddress(addr)
-                    .reinterpret(capacity, arena, s -> LibC.munmap(addr, capacity));
+                    .reinterpret(capacity, arena, s -> Teardown.unmapQuietly(addr, capacity));
             return new PhysMem(fd, capacity, pageSize, arena, map);
         } catch (RuntimeException e) {
             if (arena != null) {
@@ -188,12 +193,17 @@ public final class PhysMem implements AutoCloseable {
         return closed.get();
     }
 
-    /** Unmaps the direct map (later accesses throw IllegalStateException) and closes the memfd. Idempotent. */
+    /**
+     * Tears the direct map down (see the class comment; never fails for a map in use by another
+     * thread) and closes the memfd, whose frames are freed once no view maps them. Idempotent;
+     * any thread.
+     */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
             try {
-                arena.close();
+                Teardown.neutralize(mapAddress, capacity);
+                Teardown.closeOrDefer(arena, null);
             } finally {
                 LibC.close(fd);
             }
