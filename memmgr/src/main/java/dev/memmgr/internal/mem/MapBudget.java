@@ -212,6 +212,7 @@ public final class MapBudget {
         }
         while (true) {
             Vmapping victim;
+            BooleanSupplier release;
             synchronized (lock) {
                 if (used + areas <= limit) {
                     used += areas;
@@ -221,12 +222,13 @@ public final class MapBudget {
                     throw exceededLocked(areas);
                 }
                 victim = head;
+                release = victim.tryRelease; // read under the lock: markInUse and teardown clear it
                 unlinkLocked(victim);
                 victim.budgetState = RELEASING;
             }
             boolean released = false;
             try {
-                released = victim.tryRelease.getAsBoolean();
+                released = release.getAsBoolean();
             } finally {
                 if (!released) {
                     synchronized (lock) {
