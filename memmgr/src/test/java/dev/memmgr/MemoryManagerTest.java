@@ -175,6 +175,7 @@ class MemoryManagerTest {
     void existingSwapFileIsKeptAndTruncatedOnClose() throws IOException {
         Path swap = fx.tempDir().resolve("existing");
         Files.write(swap, new byte[] {1, 2, 3});
+        Files.setPosixFilePermissions(swap, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         try (MemoryManager mm = MemoryManager.builder().capacity(CAPACITY).swapFile(swap, pages(16))
                 .backgroundReclaim(false).build()) {
             assertEquals(pages(16), mm.stats().swapCapacity());

@@ -383,7 +383,7 @@ public final class GemDevice {
         }
         t.step(frames::close);
         t.step(mem::close);
-        t.step(Vmapping::retryDeferred);
+        t.step(Vmapping::retryDeferredCloses);
         t.done();
     }
 

@@ -48,7 +48,7 @@ final class LowerLayers {
         }
         if (e instanceof dev.memmgr.internal.sys.ErrnoException
                 || e instanceof dev.memmgr.internal.sys.UnsupportedPlatformException
-                || e instanceof dev.memmgr.internal.mem.MapBudgetException) {
+                || e instanceof dev.memmgr.internal.mem.MapBudgetExceededException) {
             return new MemoryManagerException(prefix + e.getMessage(), e);
         }
         return e;

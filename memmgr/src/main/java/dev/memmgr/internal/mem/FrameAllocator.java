@@ -11,12 +11,24 @@ package dev.memmgr.internal.mem;
  * memory until written. A freed frame is never read or written through the direct map (even a
  * read would allocate it again).
  *
- * <p>Locking: the allocator lock only (innermost); thread-safe.
+ * <p>The allocator's bitmaps live off the Java heap and cost memory in proportion to the frames
+ * in use (see {@link RunAllocator}): a manager of a terabyte runs in a small heap. Allocation
+ * and free allocate nothing on the Java heap (the dirty extents go to a per-thread scratch list).
+ *
+ * <p>Locking: the allocator lock only (innermost); thread-safe. Zeroing happens outside it.
+ * After {@link #close()}: allocations throw IllegalStateException and frees do nothing (the
+ * frames are gone with the allocator, so teardown may run in any order); the counters answer.
  */
-public final class FrameAllocator {
+public final class FrameAllocator implements AutoCloseable {
+    /** Dirty extents found by an allocation, zeroed by the allocating thread. */
+    private static final ThreadLocal<ExtentList> DIRTY = ThreadLocal.withInitial(() -> new ExtentList(4));
+    /** Extents of a scratch list kept between calls; a larger one is dropped after use. */
+    private static final int SCRATCH_KEPT = 64;
+
     private final PhysMem mem;
     private final RunAllocator runs;
     private final int trimThreshold;
+    private final RunAllocator.Punch punch;
 
     /**
      * @param mem the frames
@@ -29,6 +41,7 @@ public final class FrameAllocator {
         this.mem = mem;
         this.runs = new RunAllocator(mem.frames(), true);
         this.trimThreshold = trimThreshold;
+        this.punch = mem::punch;
     }
 
     /** A threshold of half the frames: idle memory goes back to the OS, churn reuses frames. */
@@ -74,30 +87,48 @@ public final class FrameAllocator {
      *
      * @param out receives the extents, sorted by frame (appended)
      * @return false, with nothing allocated, when fewer than n frames are free
+     * @throws IllegalStateException once closed
      */
     public boolean allocate(int n, ExtentList out, int unzeroed) {
-        ExtentList got = out.isEmpty() ? out : new ExtentList(2); // positions count from the first unit
-        ExtentList dirty = new ExtentList(2);
-        if (!runs.allocate(n, got, dirty)) {
-            return false;
-        }
-        for (int d = 0; d < dirty.size(); d++) {
-            int start = dirty.start(d);
-            int length = dirty.length(d);
-            int skip = Math.max(0, unzeroed - positionOf(got, start));
-            if (skip < length) {
-                mem.zero(start + skip, length - skip);
+        long before = out.units();
+        ExtentList dirty = DIRTY.get();
+        dirty.clear();
+        try {
+            if (!runs.allocate(n, out, dirty)) {
+                return false;
+            }
+            for (int d = 0; d < dirty.size(); d++) {
+                int start = dirty.start(d);
+                int length = dirty.length(d);
+                int skip = unzeroed <= 0 ? 0 : (int) Math.max(0, unzeroed - (positionOf(out, start) - before));
+                if (skip < length) {
+                    mem.zero(start + skip, length - skip);
+                }
+            }
+            return true;
+        } finally {
+            if (dirty.size() > SCRATCH_KEPT) {
+                DIRTY.remove();
             }
         }
-        if (got != out) {
-            out.addAll(got);
-        }
-        return true;
+    }
+
+    /**
+     * Allocates one contiguous run of {@code n} frames (good fit), for a caller that overwrites
+     * every frame before anyone can read it (compaction copies an object into it): the frames are
+     * not zeroed. No reclaim: a shortage is the caller's to handle.
+     *
+     * @return the first frame of the run, or -1, with nothing allocated, when no free run is that long
+     * @throws IllegalArgumentException when n &lt;= 0
+     * @throws IllegalStateException once closed
+     */
+    public int allocateRun(int n) {
+        return runs.allocateRun(n);
     }
 
     /** @return the index of a frame in the sequence of frames of the extents */
-    private static int positionOf(ExtentList extents, int frame) {
-        int position = 0;
+    private static long positionOf(ExtentList extents, int frame) {
+        long position = 0;
         for (int i = 0; i < extents.size(); i++) {
             int start = extents.start(i);
             if (frame >= start && frame < start + extents.length(i)) {
@@ -108,15 +139,38 @@ public final class FrameAllocator {
         throw new IllegalStateException("frame " + frame + " not in " + extents);
     }
 
-    /** Frees one extent of frames the caller owns; they become dirty (see class comment). */
+    /**
+     * Frees one extent of frames the caller owns; they become dirty (see class comment). Does
+     * nothing once closed.
+     */
     public void free(int frame, int count) {
-        runs.free(frame, count);
+        if (runs.isClosed()) {
+            return;
+        }
+        try {
+            runs.free(frame, count);
+        } catch (IllegalStateException e) {
+            if (!runs.isClosed()) {
+                throw e; // a double free, not a race with close
+            }
+            return;
+        }
         maybeTrim();
     }
 
-    /** Frees every extent of a list. */
+    /** Frees every extent of a list (see {@link #free(int, int)}). */
     public void free(ExtentList frames) {
-        runs.free(frames);
+        if (runs.isClosed()) {
+            return;
+        }
+        try {
+            runs.free(frames);
+        } catch (IllegalStateException e) {
+            if (!runs.isClosed()) {
+                throw e;
+            }
+            return;
+        }
         maybeTrim();
     }
 
@@ -124,18 +178,10 @@ public final class FrameAllocator {
      * Returns every dirty free frame to the OS now.
      *
      * @return frames punched
+     * @throws IllegalStateException once closed
      */
     public int trim() {
-        return runs.trimDirty(mem::punch);
-    }
-
-    /** Shim until the real one lands: no contiguous run. */
-    public int allocateRun(int n) {
-        return -1;
-    }
-
-    /** Shim: nothing to release yet. */
-    public void close() {
+        return runs.trimDirty(punch);
     }
 
     /** @return whether every frame of the extent is allocated (assertions, tests) */
@@ -143,9 +189,29 @@ public final class FrameAllocator {
         return runs.isAllocated(frame, count);
     }
 
+    /** @return whether {@link #close()} has run */
+    public boolean isClosed() {
+        return runs.isClosed();
+    }
+
+    /**
+     * Unmaps the allocator's bitmaps (not the frames: the {@link PhysMem} is closed by its
+     * owner). Waits for calls in progress. Idempotent; any thread.
+     */
+    @Override
+    public void close() {
+        runs.close();
+    }
+
     private void maybeTrim() {
         if (runs.dirtyFreeCount() > trimThreshold) {
-            trim();
+            try {
+                trim();
+            } catch (IllegalStateException e) {
+                if (!runs.isClosed()) {
+                    throw e;
+                }
+            }
         }
     }
 }

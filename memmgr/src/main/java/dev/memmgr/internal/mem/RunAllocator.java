@@ -6,20 +6,32 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * Allocates units (page frames, swap slots) out of {@code [0, capacity)} as extents, preferring
  * one contiguous run per request and, when no run is long enough, as few runs as possible (the
- * longest ones first). A shortage is reported to the caller ({@code false}), never hidden, so the
- * caller can reclaim and retry.
+ * longest ones first). A shortage is reported to the caller ({@code false} or -1), never hidden,
+ * so the caller can reclaim and retry.
  *
- * <p>Bookkeeping is three bitmaps and nothing per unit: {@code free} (1 bit per unit) and two
- * summaries with 1 bit per 64-unit word ({@code nonEmpty}: the word has a free unit; {@code
- * notFull}: the word has a used unit), so that walking the free runs skips whole words and the
- * cost of a search grows with the number of runs, not of units. With {@code trackDirty} a fourth
- * bitmap marks freed units that may still hold data; {@link #allocate} reports them so the caller
- * zeroes them, and {@link #trimDirty} hands them to a punch callback.
+ * <p>Bookkeeping is two {@link Bitmap}s and nothing per unit, both off the Java heap in one
+ * anonymous mapping: {@code used} (1 bit per allocated unit) and, with {@code trackDirty},
+ * {@code dirty} (1 bit per freed unit that may still hold data; {@link #allocate} reports those
+ * so the caller zeroes them, {@link #trimDirty} hands them to a punch callback). Both start all
+ * zero, a fresh allocator being all free and clean, so the mapping costs memory only where units
+ * have been used: a manager of 2^28 frames or a swap of 2^30 slots runs in a small heap. Each
+ * bitmap keeps summaries (a word has a set bit / every bit set) on two levels, so that walking
+ * the free runs skips whole words and groups of words: a search costs in proportion to the runs
+ * it crosses, not to the capacity.
  *
- * <p>Locking: every public method takes the allocator's own lock (the innermost lock of the
- * locking order: nothing is called out while it is held but the {@link Punch} callback).
+ * <p>Placement: an address-ordered good fit (the shortest of the first {@value #FIT_SCAN_LIMIT}
+ * runs that fit, an exact fit at once), else the longest runs, chosen with a bounded heap whose
+ * size is the number of runs taken. The common paths allocate nothing on the Java heap (the
+ * caller's {@link ExtentList} may grow); the fragmented path uses a scratch array kept between
+ * calls up to {@value #SCRATCH_KEPT} runs.
+ *
+ * <p>Locking: every method but the counters takes the allocator's own lock, the innermost of the
+ * locking order: nothing is called out while it is held but the {@link Punch} callback.
+ * {@link #close()} takes it too, so it waits for calls in progress; afterwards every method but
+ * {@link #capacity()}, {@link #freeCount()}, {@link #dirtyFreeCount()} and {@link #isClosed()}
+ * throws IllegalStateException.
  */
-public final class RunAllocator {
+public final class RunAllocator implements AutoCloseable {
     /** Receives dirty free runs to return to the OS; called with the allocator lock held. */
     @FunctionalInterface
     public interface Punch {
@@ -28,44 +40,39 @@ public final class RunAllocator {
 
     /** Runs inspected after the first fit before settling for the best seen (good fit). */
     private static final int FIT_SCAN_LIMIT = 32;
+    /** Entries of the fragmented path's scratch kept between calls. */
+    private static final int SCRATCH_KEPT = 256;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final int capacity;
-    private final int words;
-    private final long[] free;
-    private final long[] nonEmpty;
-    private final long[] notFull;
-    private final long[] dirty;
+    private final AnonymousMemory memory;
+    private final Bitmap used;
+    private final Bitmap dirty;
     /** Written with the lock held, read without it (snapshots). */
     private volatile int freeCount;
     private volatile int dirtyFreeCount;
-    /** Free runs the fragmented path's scratch keeps room for between calls. */
-    private static final int SCRATCH_KEPT = 256;
-    /** Scratch for the fragmented path: {@code (length << 32) | start} per free run. */
+    private volatile boolean closed;
+    /** Scratch for the fragmented path: a min-heap of {@code (length << 32 | start)}, then {@code (start << 32 | length)}. */
     private long[] runs = new long[16];
 
     /**
      * @param capacity number of units, &gt;= 1
      * @param trackDirty whether freed units are remembered as dirty until reused or trimmed
+     * @throws dev.memmgr.internal.sys.ErrnoException when the bitmaps cannot be mapped
      */
     public RunAllocator(int capacity, boolean trackDirty) {
         if (capacity <= 0) {
             throw new IllegalArgumentException("capacity must be positive: " + capacity);
         }
         this.capacity = capacity;
-        this.words = (capacity + 63) >>> 6;
-        this.free = new long[words];
-        this.nonEmpty = new long[(words + 63) >>> 6];
-        this.notFull = new long[(words + 63) >>> 6];
-        this.dirty = trackDirty ? new long[words] : null;
-        for (int w = 0; w < words; w++) {
-            notFull[w >>> 6] |= 1L << w; // every unit starts used, then the range is freed
-        }
-        setFree(0, capacity);
-        freeCount = capacity;
+        long bytes = Bitmap.bytesFor(capacity);
+        this.memory = AnonymousMemory.map(trackDirty ? 2 * bytes : bytes);
+        this.used = new Bitmap(memory.segment().asSlice(0, bytes), capacity);
+        this.dirty = trackDirty ? new Bitmap(memory.segment().asSlice(bytes, bytes), capacity) : null;
+        this.freeCount = capacity;
     }
 
-    /** @return the number of units managed */
+    /** @return the number of units managed. Any thread, no lock. */
     public int capacity() {
         return capacity;
     }
@@ -80,6 +87,11 @@ public final class RunAllocator {
         return dirtyFreeCount;
     }
 
+    /** @return whether {@link #close()} has run (no lock) */
+    public boolean isClosed() {
+        return closed;
+    }
+
     /**
      * Allocates {@code n} units.
      *
@@ -88,23 +100,55 @@ public final class RunAllocator {
      * @param dirtyOut receives the sub-extents that held data and must be zeroed before use
      *     (appended; may be null when the allocator does not track dirty units)
      * @return false, with nothing allocated, when fewer than {@code n} units are free
+     * @throws IllegalStateException once closed
      */
     public boolean allocate(int n, ExtentList out, ExtentList dirtyOut) {
         if (n <= 0) {
             throw new IllegalArgumentException("allocation of " + n + " units");
         }
+        if (dirty != null && dirtyOut == null) {
+            throw new IllegalArgumentException("an allocator that tracks dirty units needs a dirtyOut list");
+        }
         lock.lock();
         try {
+            checkOpenLocked();
             if (n > freeCount) {
                 return false;
             }
             int start = findFit(n);
             if (start >= 0) {
                 take(start, n, out, dirtyOut);
-                return true;
+            } else {
+                takeLongestRuns(n, out, dirtyOut);
             }
-            takeLongestRuns(n, out, dirtyOut);
             return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Allocates one contiguous run of {@code n} units (good fit, as {@link #allocate}) and marks
+     * it clean: the caller overwrites every unit, so dirty ones are not reported.
+     *
+     * @return the first unit of the run, or -1, with nothing allocated, when no free run is that long
+     * @throws IllegalStateException once closed
+     */
+    public int allocateRun(int n) {
+        if (n <= 0) {
+            throw new IllegalArgumentException("allocation of " + n + " units");
+        }
+        lock.lock();
+        try {
+            checkOpenLocked();
+            if (n > freeCount) {
+                return -1;
+            }
+            int start = findFit(n);
+            if (start >= 0) {
+                take(start, n, null, null);
+            }
+            return start;
         } finally {
             lock.unlock();
         }
@@ -114,12 +158,13 @@ public final class RunAllocator {
      * Frees one extent.
      *
      * @throws IllegalArgumentException when the extent is outside the allocator
-     * @throws IllegalStateException when any unit of it is already free (double free); nothing
-     *     is freed then
+     * @throws IllegalStateException when any unit of it is already free (double free; nothing is
+     *     freed then), or once closed
      */
     public void free(int start, int length) {
         lock.lock();
         try {
+            checkOpenLocked();
             freeLocked(start, length);
         } finally {
             lock.unlock();
@@ -130,6 +175,7 @@ public final class RunAllocator {
     public void free(ExtentList extents) {
         lock.lock();
         try {
+            checkOpenLocked();
             for (int i = 0; i < extents.size(); i++) {
                 freeLocked(extents.start(i), extents.length(i));
             }
@@ -143,6 +189,7 @@ public final class RunAllocator {
      * allocator lock held, so nobody can allocate a unit while it is being punched.
      *
      * @return the number of units trimmed
+     * @throws IllegalStateException once closed
      */
     public int trimDirty(Punch punch) {
         if (dirty == null) {
@@ -150,17 +197,18 @@ public final class RunAllocator {
         }
         lock.lock();
         try {
+            checkOpenLocked();
             int trimmed = 0;
             int pos = 0;
             while (dirtyFreeCount > 0 && pos < capacity) {
-                int a = nextSet(dirty, pos);
+                int a = dirty.nextOne(pos, capacity);
                 if (a >= capacity) {
                     break;
                 }
-                int b = Math.min(nextClear(dirty, a), nextUsed(a));
-                if (b > a && isFreeRange(a, b - a)) {
+                int b = Math.min(dirty.nextZero(a, capacity), used.nextOne(a, capacity));
+                if (b > a) { // dirty units are free units: b == a would mean a corrupted bitmap
                     punch.punch(a, b - a);
-                    clearBits(dirty, a, b - a);
+                    dirty.clear(a, b - a);
                     dirtyFreeCount -= b - a;
                     trimmed += b - a;
                 }
@@ -172,26 +220,29 @@ public final class RunAllocator {
         }
     }
 
-    /** @return whether every unit of the extent is allocated (for assertions and tests) */
+    /**
+     * @return whether every unit of the extent is allocated (for assertions and tests)
+     * @throws IllegalStateException once closed
+     */
     public boolean isAllocated(int start, int length) {
         checkRange(start, length);
         lock.lock();
         try {
-            for (int u = start; u < start + length; u++) {
-                if ((free[u >>> 6] & (1L << u)) != 0) {
-                    return false;
-                }
-            }
-            return true;
+            checkOpenLocked();
+            return used.allOnes(start, length);
         } finally {
             lock.unlock();
         }
     }
 
-    /** @return the number of maximal free runs (a fragmentation measure; walks the bitmap) */
+    /**
+     * @return the number of maximal free runs (a fragmentation measure; walks the bitmap)
+     * @throws IllegalStateException once closed
+     */
     public int freeRunCount() {
         lock.lock();
         try {
+            checkOpenLocked();
             int count = 0;
             for (int pos = nextFree(0); pos < capacity; pos = nextFree(nextUsed(pos))) {
                 count++;
@@ -199,6 +250,30 @@ public final class RunAllocator {
             return count;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Unmaps the bitmaps; later calls throw IllegalStateException (the counters keep their last
+     * values). Waits for calls in progress. Idempotent; any thread.
+     */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            memory.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void checkOpenLocked() {
+        if (closed) {
+            throw new IllegalStateException("allocator is closed");
         }
     }
 
@@ -234,52 +309,102 @@ public final class RunAllocator {
         return bestStart;
     }
 
-    /** No run is long enough: take the longest runs until n units are found. */
+    /**
+     * No run is long enough: takes the longest runs until n units are found, the shortest of
+     * them partly (its first units). Walks every free run once, keeping in a min-heap (by length,
+     * then start) only the runs that are still needed: a run leaves the heap as soon as the
+     * others cover n without it. Among runs of equal length the later ones are kept.
+     */
     private void takeLongestRuns(int n, ExtentList out, ExtentList dirtyOut) {
-        int count = 0;
-        for (int pos = nextFree(0); pos < capacity; ) {
-            int end = nextUsed(pos);
-            if (count == runs.length) {
-                runs = Arrays.copyOf(runs, count * 2);
+        int size = 0;
+        long sum = 0;
+        for (int a = nextFree(0); a < capacity; ) {
+            int b = nextUsed(a);
+            size = heapPush(size, ((long) (b - a) << 32) | a);
+            sum += b - a;
+            while (sum - (runs[0] >>> 32) >= n) {
+                sum -= runs[0] >>> 32;
+                size = heapPopMin(size);
             }
-            runs[count++] = ((long) (end - pos) << 32) | pos;
-            pos = nextFree(end);
+            a = nextFree(b);
         }
-        Arrays.sort(runs, 0, count);
-        ExtentList taken = new ExtentList(8);
-        int remaining = n;
-        for (int i = count - 1; i >= 0 && remaining > 0; i--) {
-            int length = (int) (runs[i] >>> 32);
-            int start = (int) runs[i];
-            int use = Math.min(length, remaining);
-            taken.add(start, use);
-            remaining -= use;
+        int partialStart = (int) runs[0];
+        int partialUse = (int) (n - (sum - (runs[0] >>> 32)));
+        for (int i = 0; i < size; i++) { // re-key by start: extents come out sorted
+            runs[i] = (runs[i] << 32) | (runs[i] >>> 32);
         }
-        taken.sortAndMerge();
-        for (int i = 0; i < taken.size(); i++) {
-            take(taken.start(i), taken.length(i), out, dirtyOut);
+        Arrays.sort(runs, 0, size);
+        for (int i = 0; i < size; i++) {
+            int start = (int) (runs[i] >>> 32);
+            int length = (int) runs[i];
+            take(start, start == partialStart ? partialUse : length, out, dirtyOut);
         }
         if (runs.length > SCRATCH_KEPT) {
             runs = new long[SCRATCH_KEPT]; // do not keep megabytes of scratch after a fragmented allocation
         }
     }
 
+    private int heapPush(int size, long key) {
+        if (size == runs.length) {
+            runs = Arrays.copyOf(runs, size * 2);
+        }
+        int i = size;
+        while (i > 0) {
+            int parent = (i - 1) >>> 1;
+            if (runs[parent] <= key) {
+                break;
+            }
+            runs[i] = runs[parent];
+            i = parent;
+        }
+        runs[i] = key;
+        return size + 1;
+    }
+
+    private int heapPopMin(int size) {
+        long last = runs[--size];
+        int i = 0;
+        while (true) {
+            int child = 2 * i + 1;
+            if (child >= size) {
+                break;
+            }
+            if (child + 1 < size && runs[child + 1] < runs[child]) {
+                child++;
+            }
+            if (runs[child] >= last) {
+                break;
+            }
+            runs[i] = runs[child];
+            i = child;
+        }
+        if (size > 0) {
+            runs[i] = last;
+        }
+        return size;
+    }
+
+    /**
+     * Marks a free run used; appends it to {@code out} and its dirty parts to {@code dirtyOut}
+     * (with {@code out == null}, for {@link #allocateRun}, dirty parts are just cleaned).
+     */
     private void take(int start, int length, ExtentList out, ExtentList dirtyOut) {
-        if (!isFreeRange(start, length)) {
+        if (!used.allZeros(start, length)) {
             throw new IllegalStateException("allocator corrupted: run " + start + "+" + length + " not free");
         }
-        clearFree(start, length);
+        used.set(start, length);
         freeCount -= length;
-        out.add(start, length);
+        if (out != null) {
+            out.add(start, length);
+        }
         if (dirty != null) {
             int end = start + length;
-            for (int a = nextSet(dirty, start, end); a < end; a = nextSet(dirty, a, end)) {
-                int b = Math.min(end, nextClear(dirty, a));
-                if (dirtyOut == null) {
-                    throw new IllegalArgumentException("dirty units need a dirtyOut list");
+            for (int a = dirty.nextOne(start, end); a < end; a = dirty.nextOne(a, end)) {
+                int b = dirty.nextZero(a, end);
+                if (dirtyOut != null) {
+                    dirtyOut.add(a, b - a);
                 }
-                dirtyOut.add(a, b - a);
-                clearBits(dirty, a, b - a);
+                dirty.clear(a, b - a);
                 dirtyFreeCount -= b - a;
                 a = b;
             }
@@ -288,14 +413,14 @@ public final class RunAllocator {
 
     private void freeLocked(int start, int length) {
         checkRange(start, length);
-        if (!isUsedRange(start, length)) {
+        if (!used.allOnes(start, length)) {
             throw new IllegalStateException("double free: extent " + start + "+" + length + " is (partly) free");
         }
-        setFree(start, length);
+        used.clear(start, length);
         freeCount += length;
         if (dirty != null) {
-            int before = countBits(dirty, start, length);
-            setBits(dirty, start, length);
+            int before = dirty.count(start, length);
+            dirty.set(start, length);
             dirtyFreeCount += length - before;
         }
     }
@@ -306,172 +431,13 @@ public final class RunAllocator {
         }
     }
 
-    // ---- bitmaps -------------------------------------------------------------------------
-
     /** First free unit at or after {@code from}, or capacity. */
     private int nextFree(int from) {
-        if (from >= capacity) {
-            return capacity;
-        }
-        int w = from >>> 6;
-        long bits = free[w] & (-1L << from);
-        if (bits != 0) {
-            return (w << 6) + Long.numberOfTrailingZeros(bits);
-        }
-        int nw = nextWord(nonEmpty, w + 1);
-        return nw < 0 ? capacity : (nw << 6) + Long.numberOfTrailingZeros(free[nw]);
+        return used.nextZero(from, capacity);
     }
 
     /** First used unit at or after {@code from}, or capacity. */
     private int nextUsed(int from) {
-        if (from >= capacity) {
-            return capacity;
-        }
-        int w = from >>> 6;
-        long bits = ~free[w] & (-1L << from);
-        if (bits != 0) {
-            return Math.min(capacity, (w << 6) + Long.numberOfTrailingZeros(bits));
-        }
-        int nw = nextWord(notFull, w + 1);
-        return nw < 0 ? capacity : Math.min(capacity, (nw << 6) + Long.numberOfTrailingZeros(~free[nw]));
-    }
-
-    /** First word index at or after {@code fromWord} whose summary bit is set, or -1. */
-    private int nextWord(long[] summary, int fromWord) {
-        if (fromWord >= words) {
-            return -1;
-        }
-        int s = fromWord >>> 6;
-        long bits = summary[s] & (-1L << fromWord);
-        while (bits == 0) {
-            if (++s >= summary.length) {
-                return -1;
-            }
-            bits = summary[s];
-        }
-        int w = (s << 6) + Long.numberOfTrailingZeros(bits);
-        return w < words ? w : -1;
-    }
-
-    private void setFree(int start, int length) {
-        int end = start + length;
-        for (int w = start >>> 6; w <= (end - 1) >>> 6; w++) {
-            free[w] |= mask(w, start, end);
-            summarize(w);
-        }
-    }
-
-    private void clearFree(int start, int length) {
-        int end = start + length;
-        for (int w = start >>> 6; w <= (end - 1) >>> 6; w++) {
-            free[w] &= ~mask(w, start, end);
-            summarize(w);
-        }
-    }
-
-    private void summarize(int w) {
-        long bit = 1L << w;
-        if (free[w] != 0) {
-            nonEmpty[w >>> 6] |= bit;
-        } else {
-            nonEmpty[w >>> 6] &= ~bit;
-        }
-        if (free[w] != -1L) {
-            notFull[w >>> 6] |= bit;
-        } else {
-            notFull[w >>> 6] &= ~bit;
-        }
-    }
-
-    private boolean isFreeRange(int start, int length) {
-        int end = start + length;
-        for (int w = start >>> 6; w <= (end - 1) >>> 6; w++) {
-            long m = mask(w, start, end);
-            if ((free[w] & m) != m) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private boolean isUsedRange(int start, int length) {
-        int end = start + length;
-        for (int w = start >>> 6; w <= (end - 1) >>> 6; w++) {
-            if ((free[w] & mask(w, start, end)) != 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private int nextSet(long[] bitmap, int from) {
-        return nextSet(bitmap, from, capacity);
-    }
-
-    /** First set bit in [from, limit), or limit: the scan stops at the limit's word. */
-    private int nextSet(long[] bitmap, int from, int limit) {
-        if (from >= limit) {
-            return limit;
-        }
-        int w = from >>> 6;
-        int lastWord = (limit - 1) >>> 6;
-        long bits = bitmap[w] & (-1L << from);
-        while (bits == 0) {
-            if (++w > lastWord) {
-                return limit;
-            }
-            bits = bitmap[w];
-        }
-        return Math.min(limit, (w << 6) + Long.numberOfTrailingZeros(bits));
-    }
-
-    private int nextClear(long[] bitmap, int from) {
-        if (from >= capacity) {
-            return capacity;
-        }
-        int w = from >>> 6;
-        long bits = ~bitmap[w] & (-1L << from);
-        while (bits == 0) {
-            if (++w >= words) {
-                return capacity;
-            }
-            bits = ~bitmap[w];
-        }
-        return Math.min(capacity, (w << 6) + Long.numberOfTrailingZeros(bits));
-    }
-
-    private static void setBits(long[] bitmap, int start, int length) {
-        int end = start + length;
-        for (int w = start >>> 6; w <= (end - 1) >>> 6; w++) {
-            bitmap[w] |= mask(w, start, end);
-        }
-    }
-
-    private static void clearBits(long[] bitmap, int start, int length) {
-        int end = start + length;
-        for (int w = start >>> 6; w <= (end - 1) >>> 6; w++) {
-            bitmap[w] &= ~mask(w, start, end);
-        }
-    }
-
-    private static int countBits(long[] bitmap, int start, int length) {
-        int end = start + length;
-        int n = 0;
-        for (int w = start >>> 6; w <= (end - 1) >>> 6; w++) {
-            n += Long.bitCount(bitmap[w] & mask(w, start, end));
-        }
-        return n;
-    }
-
-    /** The bits of word {@code w} that fall in {@code [start, end)}. */
-    private static long mask(int w, int start, int end) {
-        long m = -1L;
-        if (w == start >>> 6) {
-            m &= -1L << start;
-        }
-        if (w == (end - 1) >>> 6) {
-            m &= -1L >>> (63 - ((end - 1) & 63));
-        }
-        return m;
+        return used.nextOne(from, capacity);
     }
 }

@@ -1,6 +1,5 @@
 package dev.memmgr.internal.swap;
 
-import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.PhysMem;
 import dev.memmgr.internal.sys.Errno;
 import dev.memmgr.internal.sys.ErrnoException;
@@ -123,7 +122,7 @@ final class IoBatch {
             transfer(false, Long.MAX_VALUE, null);
             String mismatch = verify(crc, 0, units);
             if (mismatch != null) {
-                throw new SwapException(what(false) + mismatch);
+                throw new SwapIoException(what(false) + mismatch);
             }
             return;
         }
@@ -150,7 +149,7 @@ final class IoBatch {
             }
         }
         if (mismatch.get() != null) {
-            throw new SwapException(what(false) + mismatch.get());
+            throw new SwapIoException(what(false) + mismatch.get());
         }
     }
 
@@ -215,10 +214,10 @@ final class IoBatch {
                 if (e.errno() == Errno.EINTR) {
                     continue;
                 }
-                throw new SwapException(what(write) + e.getMessage(), e);
+                throw new SwapIoException(what(write) + e.getMessage(), e);
             }
             if (n <= 0 || n > total - done) {
-                throw new SwapException(what(write) + (n == 0 && !write ? "short read: end of file" : "transferred "
+                throw new SwapIoException(what(write) + (n == 0 && !write ? "short read: end of file" : "transferred "
                         + n + " bytes") + " after " + done + " of " + total + " bytes");
             }
             done += n;

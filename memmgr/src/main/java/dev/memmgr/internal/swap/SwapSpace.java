@@ -1,6 +1,5 @@
 package dev.memmgr.internal.swap;
 
-import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.PhysMem;
 import dev.memmgr.internal.mem.RunAllocator;
@@ -24,7 +23,12 @@ import java.util.concurrent.locks.StampedLock;
  * work, only a shared stamp of the lifecycle lock, so calls on disjoint slots run concurrently;
  * the caller owns the frames and slots it passes and orders a slot's write before its read.
  * {@link #close()} waits for reads and writes in flight (the caller should have none), after
- * which write, read and allocate throw IllegalStateException.
+ * which write, read and allocate throw IllegalStateException, free does nothing (teardown may
+ * run in any order) and the space counts no slot used.
+ *
+ * <p>Memory: the slot allocator's bitmaps and the checksums are off the Java heap, in anonymous
+ * mappings that cost memory only where slots are used, so a swap of terabytes runs in a small
+ * heap; close unmaps them.
  */
 public final class SwapSpace implements AutoCloseable {
     private final SwapFile file;
@@ -44,7 +48,12 @@ public final class SwapSpace implements AutoCloseable {
         this.mem = mem;
         this.pageShift = mem.pageShift();
         this.slots = new RunAllocator(slotCount, false);
-        this.sums = Checksums.create(slotCount);
+        try {
+            this.sums = Checksums.create(slotCount);
+        } catch (RuntimeException | Error e) {
+            slots.close();
+            throw e;
+        }
         this.worker = new CrcWorker(mem);
     }
 
@@ -55,7 +64,7 @@ public final class SwapSpace implements AutoCloseable {
      *
      * @param bytes size, rounded down to whole pages of {@code mem}; at least one page
      * @throws IllegalArgumentException when bytes is less than one page or more than 2^31-1 pages
-     * @throws SwapException when the file cannot be created or sized
+     * @throws SwapIoException when the file cannot be created or sized
      */
     public static SwapSpace createTemp(Path dir, long bytes, PhysMem mem) {
         Objects.requireNonNull(dir, "dir");
@@ -71,7 +80,7 @@ public final class SwapSpace implements AutoCloseable {
      *
      * @param bytes size, rounded down to whole pages of {@code mem}; at least one page
      * @throws IllegalArgumentException when bytes is less than one page or more than 2^31-1 pages
-     * @throws SwapException when the file cannot be opened or sized
+     * @throws SwapIoException when the file cannot be opened or sized
      */
     public static SwapSpace createAt(Path file, long bytes, PhysMem mem) {
         Objects.requireNonNull(file, "file");
@@ -86,7 +95,7 @@ public final class SwapSpace implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             try {
                 file.close();
-            } catch (SwapException suppressed) {
+            } catch (SwapIoException suppressed) {
                 e.addSuppressed(suppressed);
             }
             throw e;
@@ -117,14 +126,14 @@ public final class SwapSpace implements AutoCloseable {
         return (long) slots.capacity() << pageShift;
     }
 
-    /** @return free slots, a snapshot (takes the allocator lock). Any thread. */
+    /** @return free slots, a snapshot (no lock); all of them once closed. Any thread. */
     public int freeSlots() {
-        return slots.freeCount();
+        return closed ? slots.capacity() : slots.freeCount();
     }
 
-    /** @return allocated slots, a snapshot (takes the allocator lock). Any thread. */
+    /** @return allocated slots, a snapshot (no lock); none once closed. Any thread. */
     public int usedSlots() {
-        return slots.capacity() - slots.freeCount();
+        return closed ? 0 : slots.capacity() - slots.freeCount();
     }
 
     /**
@@ -145,20 +154,29 @@ public final class SwapSpace implements AutoCloseable {
     /**
      * Frees slots (their content is no longer kept). All or nothing: when a slot of the
      * list is not allocated nothing is freed. Takes the allocator lock. Any thread; also allowed
-     * after close, so teardown may run in any order.
+     * after close, where it does nothing, so teardown may run in any order.
      *
      * @throws IllegalStateException on a double free (a slot of the list is free)
      * @throws IllegalArgumentException when an extent lies outside the space
      */
     public void free(ExtentList slots) {
         Objects.requireNonNull(slots, "slots");
-        for (int i = 0; i < slots.size(); i++) {
-            if (!this.slots.isAllocated(slots.start(i), slots.length(i))) {
-                throw new IllegalStateException("double free: swap slots " + slots.start(i) + "+"
-                        + slots.length(i) + " are (partly) free");
+        if (closed) {
+            return;
+        }
+        try {
+            for (int i = 0; i < slots.size(); i++) {
+                if (!this.slots.isAllocated(slots.start(i), slots.length(i))) {
+                    throw new IllegalStateException("double free: swap slots " + slots.start(i) + "+"
+                            + slots.length(i) + " are (partly) free");
+                }
+            }
+            this.slots.free(slots);
+        } catch (IllegalStateException e) {
+            if (!this.slots.isClosed()) {
+                throw e; // a double free, not a race with close
             }
         }
-        this.slots.free(slots);
     }
 
     /**
@@ -166,7 +184,7 @@ public final class SwapSpace implements AutoCloseable {
      * unit k of {@code slots}; both lists hold the same number of units. Records a CRC32C per
      * slot. Never modifies the frames. Any thread; the caller owns the frames and the slots.
      *
-     * @throws SwapException on an I/O error: the slots stay allocated, their content is
+     * @throws SwapIoException on an I/O error: the slots stay allocated, their content is
      *     undefined, the caller frees them
      * @throws IllegalArgumentException when the lists differ in units or leave their ranges
      * @throws IllegalStateException when this space or the PhysMem is closed
@@ -179,7 +197,7 @@ public final class SwapSpace implements AutoCloseable {
      * Reads slots back into frames (same pairing as {@link #write}), then verifies every page's
      * CRC32C. Any thread; the caller owns the frames and the slots.
      *
-     * @throws SwapException on an I/O error, a short read or a checksum mismatch (the message
+     * @throws SwapIoException on an I/O error, a short read or a checksum mismatch (the message
      *     names the slot); the frames' content is then undefined, the slots and their
      *     checksums are untouched
      * @throws IllegalArgumentException when the lists differ in units or leave their ranges
@@ -284,9 +302,10 @@ public final class SwapSpace implements AutoCloseable {
     /**
      * Closes the file: waits for reads and writes in flight, deletes the file if
      * {@link #createAt} created it or truncates it to 0 if it existed before, closes the fd and
-     * unmaps the checksums. Idempotent. Any thread.
+     * unmaps the checksums and the slot bitmaps. Idempotent. Any thread.
      *
-     * @throws SwapException when deleting or truncating the file fails (the fd is closed anyway)
+     * @throws SwapIoException when deleting or truncating the file fails (the fd is closed and
+     *     the memory unmapped anyway)
      */
     @Override
     public void close() {
@@ -303,7 +322,11 @@ public final class SwapSpace implements AutoCloseable {
         try {
             file.close();
         } finally {
-            sums.close();
+            try {
+                sums.close();
+            } finally {
+                slots.close();
+            }
         }
     }
 

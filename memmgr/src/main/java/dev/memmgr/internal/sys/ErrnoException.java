@@ -1,12 +1,13 @@
 package dev.memmgr.internal.sys;
 
-import dev.memmgr.MemoryManagerException;
-
 /**
  * A libc call failed. Carries the call, the errno value, its symbolic name and the C library's
  * message, e.g. {@code "mmap: ENOMEM (Cannot allocate memory)"}.
+ *
+ * <p>Internal and unchecked: the layers above translate it into the public exceptions at the
+ * gem boundary ({@code sys} depends on nothing of the public package). Immutable; thread-safe.
  */
-public final class ErrnoException extends MemoryManagerException {
+public final class ErrnoException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     private final String call;

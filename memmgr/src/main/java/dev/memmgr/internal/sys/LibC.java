@@ -41,15 +41,20 @@ public final class LibC {
     public static final int O_EXCL = 0200;
     public static final int O_TRUNC = 01000;
     public static final int O_CLOEXEC = 02000000;
+    /** The file type bits of st_mode, and the type of a regular file. */
+    public static final int S_IFMT = 0170000;
+    public static final int S_IFREG = 0100000;
     /** Most iovecs one preadv/pwritev accepts (UIO_MAXIOV). */
     public static final int IOV_MAX = 1024;
     /** Bytes of a struct iovec: {void *iov_base; size_t iov_len}. */
     public static final long IOVEC_BYTES = 16;
 
     private static final long MAP_FAILED = -1L;
-    /** struct stat offsets, identical on x86-64 and the asm-generic layout of aarch64. */
+    /** struct stat offsets of st_size and st_blocks, identical on x86-64 and the asm-generic layout of aarch64. */
     private static final long ST_SIZE_OFFSET = 48;
     private static final long ST_BLOCKS_OFFSET = 64;
+    /** st_mode follows st_nlink (8 bytes) on x86-64 and precedes it on aarch64 (asm-generic). */
+    private static final long ST_MODE_OFFSET = Platform.isAarch64() ? 16 : 24;
     private static final long STAT_BYTES = 256;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -250,7 +255,7 @@ public final class LibC {
         }
     }
 
-    /** fstat(fd): the file's size and allocated 512-byte blocks. */
+    /** fstat(fd): the file's size, allocated 512-byte blocks and mode (type and permissions). */
     public static FileStat fstat(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment capture = CAPTURE_BUFFER.get();
@@ -259,7 +264,8 @@ public final class LibC {
             if (rc != 0) {
                 throw new ErrnoException("fstat", errno(capture));
             }
-            return new FileStat(buf.get(LONG, ST_SIZE_OFFSET), buf.get(LONG, ST_BLOCKS_OFFSET));
+            return new FileStat(buf.get(LONG, ST_SIZE_OFFSET), buf.get(LONG, ST_BLOCKS_OFFSET),
+                    buf.get(INT, ST_MODE_OFFSET));
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -283,11 +289,22 @@ public final class LibC {
      *
      * @param size st_size in bytes
      * @param blocks st_blocks, in 512-byte units: what the file really occupies
+     * @param mode st_mode: the file type ({@link #S_IFMT} bits) and the permission bits
      */
-    public record FileStat(long size, long blocks) {
+    public record FileStat(long size, long blocks, int mode) {
         /** @return bytes allocated to the file (st_blocks * 512) */
         public long allocatedBytes() {
             return blocks * 512;
+        }
+
+        /** @return the permission bits, e.g. 0600 (st_mode &amp; 07777) */
+        public int permissions() {
+            return mode & 07777;
+        }
+
+        /** @return whether the file is a regular file */
+        public boolean isRegularFile() {
+            return (mode & S_IFMT) == S_IFREG;
         }
     }
 }

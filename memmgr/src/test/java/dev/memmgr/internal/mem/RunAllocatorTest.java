@@ -6,6 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.memmgr.MemmgrExtension;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -128,5 +138,144 @@ class RunAllocatorTest {
             assertEquals(capacity, a.freeCount());
             assertEquals(1, a.freeRunCount());
         }
+    }
+
+    @Test
+    void allocateRunTakesTheBestFittingRunAndCleansItsDirtyUnits() {
+        RunAllocator a = new RunAllocator(200, true);
+        ExtentList all = new ExtentList();
+        assertTrue(a.allocate(200, all, new ExtentList()));
+        a.free(10, 50);  // long hole
+        a.free(100, 6);  // short hole
+        a.free(150, 9);  // medium hole
+        assertEquals(65, a.dirtyFreeCount());
+        assertEquals(150, a.allocateRun(8), "the shortest run that fits");
+        assertEquals(57, a.dirtyFreeCount(), "taken units are no longer dirty, and are not reported");
+        assertEquals(100, a.allocateRun(6), "an exact fit");
+        assertEquals(-1, a.allocateRun(51), "no run is long enough");
+        assertEquals(51, a.freeCount(), "nothing allocated by a failed run");
+        assertEquals(-1, a.allocateRun(52), "more than free");
+        assertEquals(10, a.allocateRun(50));
+        assertTrue(a.isAllocated(10, 50));
+        assertThrows(IllegalArgumentException.class, () -> a.allocateRun(0));
+        ExtentList dirty = new ExtentList();
+        a.free(10, 50);
+        assertTrue(a.allocate(50, new ExtentList(), dirty));
+        assertEquals("[10+50]", dirty.toString(), "freed again: dirty again");
+    }
+
+    @Test
+    void anAllocatorThatTracksDirtyUnitsNeedsADirtyList() {
+        RunAllocator a = new RunAllocator(64, true);
+        assertThrows(IllegalArgumentException.class, () -> a.allocate(1, new ExtentList(), null));
+        assertEquals(64, a.freeCount(), "refused before anything changed");
+    }
+
+    @Test
+    void aClosedAllocatorRefusesEveryCallButItsCounters() {
+        RunAllocator a = new RunAllocator(256, true);
+        ExtentList out = new ExtentList();
+        assertTrue(a.allocate(10, out, new ExtentList()));
+        a.free(0, 2);
+        a.close();
+        a.close(); // idempotent
+        assertTrue(a.isClosed());
+        assertThrows(IllegalStateException.class, () -> a.allocate(1, new ExtentList(), new ExtentList()));
+        assertThrows(IllegalStateException.class, () -> a.allocateRun(1));
+        assertThrows(IllegalStateException.class, () -> a.free(2, 1));
+        assertThrows(IllegalStateException.class, () -> a.free(out));
+        assertThrows(IllegalStateException.class, () -> a.trimDirty((s, l) -> { }));
+        assertThrows(IllegalStateException.class, () -> a.isAllocated(0, 1));
+        assertThrows(IllegalStateException.class, () -> a.freeRunCount());
+        assertEquals(256, a.capacity());
+        assertEquals(248, a.freeCount());
+        assertEquals(2, a.dirtyFreeCount());
+    }
+
+    @Test
+    void closingWhileOtherThreadsAllocateNeverCrashesThem() throws Exception {
+        RunAllocator a = new RunAllocator(1 << 16, true);
+        int threads = 3;
+        CountDownLatch running = new CountDownLatch(threads);
+        List<Future<Throwable>> ends = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        for (int t = 0; t < threads; t++) {
+            ends.add(pool.submit(() -> {
+                ExtentList out = new ExtentList();
+                ExtentList dirty = new ExtentList();
+                try {
+                    for (long i = 0; ; i++) {
+                        out.clear();
+                        dirty.clear();
+                        if (a.allocate(1 + (int) (i % 37), out, dirty)) {
+                            a.free(out);
+                        }
+                        running.countDown();
+                    }
+                } catch (Throwable e) {
+                    return e;
+                }
+            }));
+        }
+        assertTrue(running.await(10, TimeUnit.SECONDS));
+        a.close();
+        for (Future<Throwable> end : ends) {
+            Throwable e = end.get(10, TimeUnit.SECONDS);
+            assertTrue(e instanceof IllegalStateException, String.valueOf(e));
+        }
+        pool.shutdown();
+    }
+
+    @Test
+    void allocatorsOfAGigaUnitCostHeapAndMemoryByUseNotByCapacity() throws Exception {
+        new RunAllocator(1000, true).close(); // classes loaded, nothing of that counted
+        long rssBefore = residentBytes();
+        long heapBefore = HeapMeter.allocatedBytes();
+        int capacity = 1 << 30; // the old on-heap bitmaps: 256 MiB for these two
+        try (RunAllocator frames = new RunAllocator(capacity, true);
+                RunAllocator slots = new RunAllocator(capacity, false)) {
+            ExtentList dirty = new ExtentList(256);
+            for (int round = 0; round < 3; round++) {
+                for (RunAllocator a : new RunAllocator[] {frames, slots}) {
+                    ExtentList out = new ExtentList(256);
+                    for (int i = 0; i < 2000; i++) {
+                        out.clear();
+                        assertTrue(a.allocate(1 + i % 300, out, a == frames ? dirty : null));
+                        if (i % 2 == 0) {
+                            a.free(out);
+                        }
+                    }
+                }
+            }
+            ExtentList big = new ExtentList();
+            assertTrue(frames.allocate(1 << 20, big, dirty), "a run from the untouched end");
+            assertEquals(1, big.size(), "one run: " + big);
+            assertTrue(frames.isAllocated(big.start(0), 1 << 20));
+            frames.free(big);
+            assertEquals(1 << 20, frames.trimDirty((s, l) -> { }));
+            ExtentList pieces = new ExtentList(128);
+            for (int i = 0; i < 100; i++) {
+                assertTrue(slots.allocate(10, pieces, null));
+            }
+            for (int i = 0; i < 1000; i += 20) {
+                slots.free(pieces.start(0) + i, 10);
+            }
+            assertTrue(slots.freeRunCount() >= 50, "holes: " + slots.freeRunCount());
+            long heap = HeapMeter.allocatedBytes() - heapBefore;
+            long rss = residentBytes() - rssBefore;
+            assertTrue(heap < (4 << 20), "heap allocated: " + heap + " bytes");
+            assertTrue(rss < (64 << 20), "resident memory grew by " + rss + " bytes");
+            assertEquals(capacity, frames.capacity());
+        }
+    }
+
+    /** @return VmRSS of this process, in bytes */
+    private static long residentBytes() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        throw new IllegalStateException("no VmRSS");
     }
 }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.memmgr.MemmgrExtension;
-import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.PhysMem;
 import java.nio.file.Path;
@@ -73,7 +72,7 @@ class ParallelChecksumTest {
         swap.write(frames, slots);
         int bad = slots.start(0) + PAGES - 3; // in the last, partial chunk
         faults.corruptSlot(bad);
-        SwapException e = assertThrows(SwapException.class, () -> swap.read(slots, frames));
+        SwapIoException e = assertThrows(SwapIoException.class, () -> swap.read(slots, frames));
         assertTrue(e.getMessage().contains("checksum mismatch in slot " + bad), e.getMessage());
         assertEquals(PAGES, swap.usedSlots(), "a failed read keeps the slots");
     }
@@ -87,7 +86,7 @@ class ParallelChecksumTest {
         Pages.fill(mem, frames, 9);
         swap.write(frames, slots);
         faults.shortReads(1);
-        assertThrows(SwapException.class, () -> swap.read(slots, frames));
+        assertThrows(SwapIoException.class, () -> swap.read(slots, frames));
         faults.restore();
         Pages.zero(mem, frames);
         swap.read(slots, frames);
@@ -102,7 +101,7 @@ class ParallelChecksumTest {
         assertTrue(swap.allocate(512, slots));
         Pages.fill(mem, frames, 3);
         faults.failWrites(1);
-        assertThrows(SwapException.class, () -> swap.write(frames, slots));
+        assertThrows(SwapIoException.class, () -> swap.write(frames, slots));
         assertNull(Pages.mismatch(mem, frames, 3));
     }
 }

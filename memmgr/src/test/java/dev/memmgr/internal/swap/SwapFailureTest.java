@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.memmgr.MemmgrExtension;
-import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.PhysMem;
 import dev.memmgr.internal.sys.Errno;
@@ -66,10 +65,10 @@ class SwapFailureTest {
         ExtentList slots = evict(frames, 11);
         assertEquals("[7+4]", slots.toString());
         faults.corruptSlot(9);
-        SwapException e = assertThrows(SwapException.class, () -> swap.read(slots, frames));
+        SwapIoException e = assertThrows(SwapIoException.class, () -> swap.read(slots, frames));
         assertTrue(e.getMessage().contains("checksum mismatch in slot 9"), e.getMessage());
         assertTrue(e.getMessage().startsWith("swap read of 4 pages at slot 7 failed: "), e.getMessage());
-        assertThrows(SwapException.class, () -> swap.read(extents(9, 1), extents(22, 1)), "still bad");
+        assertThrows(SwapIoException.class, () -> swap.read(extents(9, 1), extents(22, 1)), "still bad");
         // the other slots read fine, one by one, into their own frames
         Pages.zero(mem, frames);
         swap.read(extents(7, 2), extents(20, 2));
@@ -84,7 +83,7 @@ class SwapFailureTest {
         ExtentList frames = extents(0, 1);
         ExtentList slots = evict(frames, 12);
         faults.corruptSlot(slots.start(0), PAGE - 1);
-        assertThrows(SwapException.class, () -> swap.read(slots, frames));
+        assertThrows(SwapIoException.class, () -> swap.read(slots, frames));
         faults.corruptSlot(slots.start(0), PAGE - 1); // flip back
         swap.read(slots, frames);
         assertNull(Pages.mismatch(mem, frames, 12));
@@ -97,7 +96,7 @@ class SwapFailureTest {
             ExtentList slots = allocate(16);
             Pages.fill(mem, frames, errno);
             faults.failWrites(1, errno);
-            SwapException e = assertThrows(SwapException.class, () -> swap.write(frames, slots));
+            SwapIoException e = assertThrows(SwapIoException.class, () -> swap.write(frames, slots));
             ErrnoException cause = assertInstanceOf(ErrnoException.class, e.getCause());
             assertEquals(errno, cause.errno());
             assertEquals("swap write of 16 pages at slot " + slots.start(0) + " failed: pwritev: "
@@ -118,7 +117,7 @@ class SwapFailureTest {
         ExtentList slots = evict(frames, 13);
         faults.failReads(2);
         for (int i = 0; i < 2; i++) {
-            SwapException e = assertThrows(SwapException.class, () -> swap.read(slots, frames));
+            SwapIoException e = assertThrows(SwapIoException.class, () -> swap.read(slots, frames));
             assertEquals(Errno.EIO, assertInstanceOf(ErrnoException.class, e.getCause()).errno());
             assertTrue(e.getMessage().startsWith("swap read of 8 pages at slot 0 failed: preadv: EIO"), e.getMessage());
         }
@@ -131,7 +130,7 @@ class SwapFailureTest {
         ExtentList frames = extents(40, 8);
         ExtentList slots = evict(frames, 14);
         faults.shortReads(1);
-        SwapException e = assertThrows(SwapException.class, () -> swap.read(slots, frames));
+        SwapIoException e = assertThrows(SwapIoException.class, () -> swap.read(slots, frames));
         assertTrue(e.getMessage().contains("short read"), e.getMessage());
         faults.restore();
         swap.read(slots, frames);
@@ -144,7 +143,7 @@ class SwapFailureTest {
         ExtentList frames = extents(0, 4);
         ExtentList slots = evict(frames, 15);
         LibC.ftruncate(swap.fd(), swap.slotOffset(2) + 100); // a real end of file inside slot 2
-        SwapException e = assertThrows(SwapException.class, () -> swap.read(slots, frames));
+        SwapIoException e = assertThrows(SwapIoException.class, () -> swap.read(slots, frames));
         assertTrue(e.getMessage().contains("short read: end of file after " + (2 * PAGE + 100) + " of "
                 + (4 * PAGE) + " bytes"), e.getMessage());
         swap.read(extents(0, 2), extents(0, 2)); // the slots before the end are intact
@@ -162,8 +161,9 @@ class SwapFailureTest {
         assertThrows(IllegalStateException.class, () -> swap.read(slots, frames));
         assertThrows(IllegalStateException.class, () -> swap.allocate(1, new ExtentList()));
         assertThrows(IllegalStateException.class, () -> faults.corruptSlot(0));
-        swap.free(slots); // teardown in any order
+        swap.free(slots); // teardown in any order: nothing to free once closed
         assertEquals(0, swap.usedSlots());
+        assertEquals(swap.capacitySlots(), swap.freeSlots(), "the slot allocator went with the space");
         swap.close(); // idempotent
         assertEquals(1, faults.writeCalls(), "no I/O after close");
     }

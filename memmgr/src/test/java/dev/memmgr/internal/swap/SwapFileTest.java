@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.memmgr.MemmgrExtension;
-import dev.memmgr.SwapException;
+import dev.memmgr.MemoryManager;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.PhysMem;
 import dev.memmgr.internal.sys.LibC;
@@ -17,7 +17,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -98,6 +100,7 @@ class SwapFileTest {
         byte[] old = new byte[3 * PAGE];
         java.util.Arrays.fill(old, (byte) 0x77);
         Files.write(file, old);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
         SwapSpace swap = SwapSpace.createAt(file, 64L * PAGE, mem);
         try {
             assertEquals(64L * PAGE, Files.size(file));
@@ -112,6 +115,83 @@ class SwapFileTest {
         }
         assertTrue(Files.exists(file), "a file we did not create is kept");
         assertEquals(0, Files.size(file));
+    }
+
+    @Test
+    void theOpenedFileIsCheckedOnItsDescriptor() throws IOException {
+        Path created = dir.resolve("new.swap");
+        try (SwapSpace swap = SwapSpace.createAt(created, 1L << 20, mem)) {
+            LibC.FileStat st = LibC.fstat(swap.fd());
+            assertTrue(st.isRegularFile());
+            assertEquals(0600, st.permissions(), Integer.toOctalString(st.mode()));
+        }
+        Path existing = dir.resolve("private.swap");
+        Files.write(existing, new byte[PAGE]);
+        Files.setPosixFilePermissions(existing, PosixFilePermissions.fromString("rw-------"));
+        try (SwapSpace swap = SwapSpace.createAt(existing, 1L << 20, mem)) {
+            assertEquals(0600, LibC.fstat(swap.fd()).permissions());
+            use(swap);
+        }
+    }
+
+    @Test
+    void anExistingFileOthersCanAccessIsRefusedAndLeftAsItWas() throws IOException {
+        Path file = dir.resolve("shared.swap");
+        byte[] old = new byte[2 * PAGE + 5];
+        java.util.Arrays.fill(old, (byte) 0x3C);
+        Files.write(file, old);
+        for (String perms : new String[] {"rw-r--r--", "rw-rw----", "rw----r--", "rw-----w-", "rw---x---", "rw-rw-rw-"}) {
+            Set<PosixFilePermission> wide = PosixFilePermissions.fromString(perms);
+            Files.setPosixFilePermissions(file, wide);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> SwapSpace.createAt(file, 1L << 20, mem), perms);
+            assertTrue(e.getMessage().contains("permissions 0" + Integer.toOctalString(octal(wide))), e.getMessage());
+            assertArrayEquals(old, Files.readAllBytes(file), "content and size unchanged: " + perms);
+            assertEquals(wide, Files.getPosixFilePermissions(file), "permissions unchanged");
+            assertEquals(0, descriptorsOf(file), "no descriptor left open: " + perms);
+        }
+    }
+
+    @Test
+    void theManagerRefusesASwapFileOthersCanRead() throws IOException {
+        Path file = dir.resolve("world-readable.swap");
+        Files.write(file, new byte[PAGE]);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        MemoryManager.Builder builder = MemoryManager.builder().capacity(1L << 20).swapFile(file, 1L << 20)
+                .backgroundReclaim(false);
+        assertThrows(IllegalArgumentException.class, builder::build);
+        assertEquals(PAGE, Files.size(file));
+        assertEquals(0, descriptorsOf(file));
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        try (MemoryManager m = builder.build()) {
+            assertEquals(1L << 20, m.stats().swapCapacity());
+        }
+    }
+
+    private static int octal(Set<PosixFilePermission> perms) {
+        int mode = 0;
+        for (PosixFilePermission p : perms) {
+            mode |= 1 << (8 - p.ordinal()); // OWNER_READ is 0400 ... OTHERS_EXECUTE is 01
+        }
+        return mode;
+    }
+
+    /** @return how many of this process's descriptors are open on {@code file} */
+    private static long descriptorsOf(Path file) throws IOException {
+        Path real = file.toRealPath();
+        long n = 0;
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(real)) {
+                        n++;
+                    }
+                } catch (IOException closedMeanwhile) {
+                    // the listing's own descriptor, or one closed by another thread since
+                }
+            }
+        }
+        return n;
     }
 
     @Test
@@ -143,12 +223,12 @@ class SwapFileTest {
     }
 
     @Test
-    void unusablePathsThrowSwapException() throws IOException {
-        SwapException e = assertThrows(SwapException.class,
+    void unusablePathsThrowSwapIoException() throws IOException {
+        SwapIoException e = assertThrows(SwapIoException.class,
                 () -> SwapSpace.createTemp(dir.resolve("missing"), 1L << 20, mem));
         assertTrue(e.getMessage().contains("ENOENT"), e.getMessage());
         Path sub = Files.createDirectory(dir.resolve("sub"));
-        e = assertThrows(SwapException.class, () -> SwapSpace.createAt(sub, 1L << 20, mem));
+        e = assertThrows(SwapIoException.class, () -> SwapSpace.createAt(sub, 1L << 20, mem));
         assertTrue(e.getMessage().contains("EISDIR"), e.getMessage());
         assertTrue(Files.isDirectory(sub));
     }

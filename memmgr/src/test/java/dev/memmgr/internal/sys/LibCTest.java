@@ -1,10 +1,14 @@
 package dev.memmgr.internal.sys;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.memmgr.MemmgrExtension;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -51,6 +55,45 @@ class LibCTest {
         } finally {
             LibC.close(fd);
         }
+    }
+
+    @Test
+    void fstatReportsTheModeOfTheDescriptor() throws Exception {
+        int memfd = LibC.memfdCreate("t", LibC.MFD_CLOEXEC);
+        try {
+            assertTrue(LibC.fstat(memfd).isRegularFile());
+        } finally {
+            LibC.close(memfd);
+        }
+        Path dir = Files.createTempDirectory("libc");
+        String path = dir.resolve("f").toString();
+        int fd = LibC.open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC, 0600);
+        try {
+            LibC.FileStat st = LibC.fstat(fd);
+            assertEquals(0600, st.permissions(), Integer.toOctalString(st.mode()));
+            assertEquals(LibC.S_IFREG, st.mode() & LibC.S_IFMT);
+            Files.setPosixFilePermissions(Path.of(path),
+                    PosixFilePermissions.fromString("rw-r-----"));
+            assertEquals(0640, LibC.fstat(fd).permissions(), "read from the descriptor, now");
+        } finally {
+            LibC.close(fd);
+            LibC.unlink(path);
+            Files.delete(dir);
+        }
+        int dirFd = LibC.open(dir.getParent().toString(), 0, 0); // O_RDONLY
+        try {
+            assertFalse(LibC.fstat(dirFd).isRegularFile(), "a directory");
+        } finally {
+            LibC.close(dirFd);
+        }
+    }
+
+    @Test
+    void errnoIsAnInternalUncheckedException() {
+        assertEquals(RuntimeException.class, ErrnoException.class.getSuperclass());
+        assertEquals(RuntimeException.class, UnsupportedPlatformException.class.getSuperclass());
+        assertTrue(Platform.isSupported());
+        Platform.check();
     }
 
     @Test
