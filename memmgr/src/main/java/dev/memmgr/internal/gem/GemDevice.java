@@ -181,9 +181,11 @@ public final class GemDevice {
         });
     }
 
-    /** Removes a listener registered earlier (reservation held). */
-    public void removeEvictionListenerLocked(GemObject o, EvictionListener l) {
-        o.assertLocked();
+    /**
+     * Removes a listener registered earlier. Any thread, no lock needed: a notice already under
+     * way may still reach the listener, which must then ignore it.
+     */
+    public void removeEvictionListener(GemObject o, EvictionListener l) {
         listeners.computeIfPresent(o, (k, a) -> {
             EvictionListener[] kept = java.util.Arrays.stream(a).filter(x -> x != l).toArray(EvictionListener[]::new);
             return kept.length == 0 ? null : kept;

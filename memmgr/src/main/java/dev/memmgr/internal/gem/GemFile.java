@@ -4,6 +4,7 @@ import dev.memmgr.BufferObject;
 import dev.memmgr.Client;
 import dev.memmgr.ClientStats;
 import dev.memmgr.NoSuchHandleException;
+import dev.memmgr.internal.resv.Resv;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -25,6 +26,8 @@ public final class GemFile {
     /** Open addressing at a 0.9 load factor: about 9 bytes per handle instead of 12 to 25. */
     private final Int2ObjectHashMap<GemObject> handles = new Int2ObjectHashMap<>(16, 0.9f);
     private int nextHandle = 1;
+    /** What closes with the client before its handles (its GPU VMs); guarded by this monitor. */
+    private final List<Runnable> closeHooks = new ArrayList<>(0);
     private volatile boolean closed;
     /** The public facade, set once by its creator before the client is handed out. */
     private Client facade;
@@ -35,7 +38,8 @@ public final class GemFile {
         this.id = id;
     }
 
-    GemDevice device() {
+    /** @return the device (manager) of this client */
+    public GemDevice device() {
         return dev;
     }
 
@@ -80,6 +84,14 @@ public final class GemFile {
      * @throws IllegalStateException if this client or the manager is closed
      */
     public GemObject create(int pages, Function<GemObject, BufferObject> facadeFactory) {
+        return create(pages, facadeFactory, new Resv());
+    }
+
+    /**
+     * {@link #create(int, Function)} with a given reservation: a GPU VM's, shared by the objects
+     * local to it (they lock together, and are busy together).
+     */
+    public GemObject create(int pages, Function<GemObject, BufferObject> facadeFactory, Resv resv) {
         if (pages <= 0) {
             throw new IllegalArgumentException("pages must be positive: " + pages);
         }
@@ -96,7 +108,7 @@ public final class GemFile {
                     h = h <= 0 ? 1 : h + 1;
                 }
                 nextHandle = h + 1;
-                obj = new GemObject(this, pages, h, facadeFactory);
+                obj = new GemObject(this, pages, h, resv, facadeFactory);
                 handles.put(h, obj);
             }
             obj.register();
@@ -199,27 +211,56 @@ public final class GemFile {
         sb.append("drm-").append(key).append("-memory:\t").append(v).append(unit).append('\n');
     }
 
-    /** Closes every handle still open (objects with other references live on). Idempotent. */
+    /**
+     * Registers something that closes with this client, before its handles (a GPU VM of the
+     * client). Runs at once, in this thread, if the client is closed already.
+     */
+    public void onClose(Runnable hook) {
+        synchronized (this) {
+            if (!closed) {
+                closeHooks.add(hook);
+                return;
+            }
+        }
+        hook.run();
+    }
+
+    /** Forgets a hook of {@link #onClose} (the VM was closed on its own). */
+    public void removeOnClose(Runnable hook) {
+        synchronized (this) {
+            closeHooks.remove(hook);
+        }
+    }
+
+    /** Closes the client's VMs, then every handle still open (objects with other references live on). Idempotent. */
     public void close() {
         List<GemObject> open;
+        List<Runnable> hooks;
         synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
             open = new ArrayList<>(handles.values());
+            hooks = new ArrayList<>(closeHooks);
+            closeHooks.clear();
         }
         dev.fileClosed(this);
+        hooks.forEach(Runnable::run);
         for (GemObject o : open) {
             o.closeHandle();
         }
     }
 
-    /** The manager is closing: the objects are released by the device, only mark this closed. */
+    /** The manager is closing: the objects are released by the device; close the VMs and mark this closed. */
     void closeForShutdown() {
+        List<Runnable> hooks;
         synchronized (this) {
             closed = true;
             handles.clear();
+            hooks = new ArrayList<>(closeHooks);
+            closeHooks.clear();
         }
+        hooks.forEach(Runnable::run);
     }
 }

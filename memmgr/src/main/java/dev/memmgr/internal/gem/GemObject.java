@@ -101,11 +101,12 @@ public final class GemObject extends LruNode {
     /** The cached vmap: kept after the last view closes, torn down before frames go. */
     private volatile Vmapping mapping;
 
-    GemObject(GemFile file, int pages, int handle, Function<GemObject, BufferObject> facadeFactory) {
+    /** @param resv the reservation: a new one, or a GPU VM's for the VM's local objects */
+    GemObject(GemFile file, int pages, int handle, Resv resv, Function<GemObject, BufferObject> facadeFactory) {
         this.file = file;
         this.pages = pages;
         this.handle = handle;
-        this.resv = new Resv();
+        this.resv = resv;
         this.facade = facadeFactory.apply(this);
     }
 
@@ -159,8 +160,13 @@ public final class GemObject extends LruNode {
         USER_REFS.getAndAdd(this, 1);
     }
 
-    /** A lifetime reference held by the library itself (a GPU VM binding); dropped by {@link #dropLifetime}. */
-    void retainLifetime() {
+    /**
+     * A lifetime reference held by the library itself (a GPU VM binding, an access in flight);
+     * dropped by {@link #dropLifetime}. Lock-free.
+     *
+     * @throws IllegalStateException if the object is freed or dying
+     */
+    public void retainLifetime() {
         for (long r = refs; ; ) {
             if (r >>> 32 == 0 || state == BoState.FREED) {
                 throw freed();
@@ -204,7 +210,8 @@ public final class GemObject extends LruNode {
         return handleOpen == 1;
     }
 
-    void dropLifetime() {
+    /** Drops a reference of {@link #retainLifetime()}; the last one frees the object (no lock). */
+    public void dropLifetime() {
         long r = (long) REFS.getAndAdd(this, -LIFETIME) - LIFETIME;
         if (r == 0) {
             free();
@@ -329,6 +336,16 @@ public final class GemObject extends LruNode {
         } finally {
             end(locked);
         }
+    }
+
+    /**
+     * Runs a step of a layer above (a GPU VM) in the operation template: with a transient
+     * reference, the reservation (unless this thread holds it) and inside the device gate.
+     *
+     * @throws IllegalStateException if the object is freed or dying, or the manager closed
+     */
+    public <R> R withLock(Function<GemObject, R> step) {
+        return lockedCall(step);
     }
 
     /** {@link #locked(Consumer)} for a step with a result. */
@@ -658,6 +675,21 @@ public final class GemObject extends LruNode {
         }
         Backing.checkUserSegment(src, "source");
         locked(o -> Backing.writeLocked(o, offset, src));
+    }
+
+    /**
+     * Makes an evicted object resident again (a GPU VM's validate); does nothing to a resident or
+     * unpopulated one.
+     *
+     * @throws PurgedException if it was purged
+     */
+    public void swapIn() {
+        locked(o -> {
+            o.checkContentLocked();
+            if (o.state == BoState.EVICTED) {
+                Backing.ensureResidentLocked(o, 0, 0);
+            }
+        });
     }
 
     /** @return retained: false once purged (and nothing changes) */

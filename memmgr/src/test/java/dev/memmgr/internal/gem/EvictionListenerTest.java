@@ -55,7 +55,7 @@ class EvictionListenerTest {
             kept.putPages();
             kept.resv().lock();
             try {
-                keptGem.dev().removeEvictionListenerLocked(keptGem, listener);
+                keptGem.dev().removeEvictionListener(keptGem, listener);
             } finally {
                 kept.resv().unlock();
             }
