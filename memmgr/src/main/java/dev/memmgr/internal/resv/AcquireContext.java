@@ -1,108 +1,232 @@
 package dev.memmgr.internal.resv;
 
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A ww acquire context (ww_acquire_ctx): locks several reservations without deadlock. Each
- * context gets a stamp when created; the smaller stamp is the older context and wins. Used by
- * one thread at a time.
+ * A ww acquire context (ww_acquire_ctx): locks several reservations without deadlock, and the
+ * engine of the public {@code Exec}. Each context gets a stamp when created; the smaller stamp is
+ * the older context and wins: a context that would wait for an older one dies
+ * ({@link WouldDeadlockException}), {@link #backOff(Resv) backs off} and retries, keeping its
+ * stamp, so it ends up the oldest and cannot starve.
+ *
+ * <p>The context belongs to the thread that created it (a reservation held through it counts as
+ * held by that thread) and is used by that thread only. It remembers, in locking order, each
+ * reservation it holds with a caller's tag (the public {@code Reservation}, for {@code Exec}).
+ * After a back-off, the contended reservation is held but <em>unclaimed</em>: the next
+ * {@link #lock(Resv, Object)} of it returns true and puts it in the list at that point; one not
+ * claimed again is released by {@link #releaseUnclaimed()}.
  *
  * <pre>{@code
  * try (AcquireContext ctx = new AcquireContext()) {
- *     ctx.lockAll(List.of(a, b, c));   // backs off and retries on contention
+ *     ctx.lockAll(List.of(a, b, c));   // backs off and retries on contention (see lockAll)
  *     ... validate, add fences ...
  * }                                    // close() unlocks everything
  * }</pre>
+ *
+ * <p>Allocation: none per lock (two arrays that grow by doubling). Not thread-safe: the owner
+ * thread only; other threads get IllegalStateException.
  */
 public final class AcquireContext implements AutoCloseable {
     private static final AtomicLong STAMPS = new AtomicLong();
 
     private final long stamp = STAMPS.incrementAndGet();
-    private final List<Resv> held = new ArrayList<>();
-    private boolean done;
+    private final Thread thread = Thread.currentThread();
+    /** Held (claimed) reservations and their tags, in locking order; {@code count} of each. */
+    private Resv[] held = new Resv[8];
+    private Object[] tags = new Object[8];
+    private int count;
+    /** Held after a back-off and not yet claimed by {@link #lock}; or null. */
+    private Resv prelocked;
+    private boolean closed;
 
+    /** Creates a context owned by the calling thread, younger than every context created before. */
+    public AcquireContext() {
+    }
+
+    /** @return the thread that owns this context */
+    Thread thread() {
+        return thread;
+    }
+
+    /** @return whether this context is older (wins) than {@code other} */
     boolean isOlderThan(AcquireContext other) {
-        return other == null || stamp < other.stamp;
+        return stamp < other.stamp;
     }
 
     /**
-     * Locks one reservation (ww_mutex_lock).
+     * Locks a reservation (ww_mutex_lock), waiting for younger contexts and plain holders.
      *
-     * @return true if locked now, false if this context already held it
-     * @throws WouldDeadlockException if an older context holds it: call {@link #unlockAll()},
-     *     then {@link #lockSlow(Resv)} on {@link WouldDeadlockException#contended()}, then retry
+     * @param tag remembered with the reservation, returned by {@link #tag(int)}
+     * @return true if locked now (or the unclaimed one after a back-off, claimed now), false if
+     *     this context already holds it
+     * @throws WouldDeadlockException if an older context holds it or waits for it first: call
+     *     {@link #backOff(Resv)} with {@link WouldDeadlockException#contended()}, then retry
+     * @throws IllegalStateException if the thread holds it outside this context, if the context
+     *     is closed, or if called from another thread
      */
-    public boolean lock(Resv resv) {
-        checkOpen();
-        return resv.lock(this);
-    }
-
-    /**
-     * Waits for one reservation while holding none (ww_mutex_lock_slow): cannot die.
-     *
-     * @throws IllegalStateException if this context still holds locks
-     */
-    public void lockSlow(Resv resv) {
-        checkOpen();
-        if (!held.isEmpty()) {
-            throw new IllegalStateException("lockSlow with " + held.size() + " reservations still held");
+    public boolean lock(Resv resv, Object tag) {
+        checkUsable();
+        if (resv == prelocked) {
+            prelocked = null;
+        } else if (!resv.lock(this)) {
+            return false;
         }
-        resv.lockSlow(this);
+        append(resv, tag);
+        return true;
     }
 
     /**
-     * Locks every reservation of {@code resvs}, backing off and retrying on contention until all
-     * are held. Duplicates are allowed.
+     * Backs off after {@link WouldDeadlockException}: unlocks everything, then waits for
+     * {@code contended} holding nothing (ww_mutex_lock_slow, which cannot die). It is then held
+     * unclaimed (see the class comment).
+     *
+     * @throws IllegalStateException if the thread holds {@code contended} outside this context,
+     *     if the context is closed, or if called from another thread
+     */
+    public void backOff(Resv contended) {
+        checkUsable();
+        unlockAll();
+        contended.lockSlow(this);
+        prelocked = contended;
+    }
+
+    /**
+     * Locks every reservation of {@code resvs} (each tagged with itself), backing off and retrying
+     * on contention until all are held: the retry loop of drm_exec for a fixed set. Duplicates are
+     * allowed.
+     *
+     * <pre>{@code
+     * retry:
+     * while (true) {
+     *     for (Resv r : resvs) {
+     *         try {
+     *             lock(r, r);
+     *         } catch (WouldDeadlockException e) {
+     *             backOff(e.contended());   // drops everything, waits for the contended one
+     *             continue retry;
+     *         }
+     *     }
+     *     releaseUnclaimed();
+     *     return;
+     * }
+     * }</pre>
+     *
+     * @throws IllegalStateException as {@link #lock(Resv, Object)}, after unlocking everything
      */
     public void lockAll(Collection<Resv> resvs) {
-        Resv slow = null;
         retry:
         while (true) {
-            if (slow != null) {
-                lockSlow(slow);
-            }
             for (Resv r : resvs) {
                 try {
-                    lock(r);
+                    lock(r, r);
                 } catch (WouldDeadlockException e) {
-                    unlockAll();
-                    slow = e.contended();
+                    backOff(e.contended());
                     continue retry;
+                } catch (RuntimeException | Error e) {
+                    unlockAll();
+                    throw e;
                 }
             }
+            releaseUnclaimed();
             return;
         }
     }
 
-    /** Unlocks every reservation this context holds. */
-    public void unlockAll() {
-        for (int i = held.size() - 1; i >= 0; i--) {
-            held.get(i).unlock();
+    /** Releases the reservation held since the last back-off if it was not claimed again. */
+    public void releaseUnclaimed() {
+        Resv p = prelocked;
+        if (p != null) {
+            prelocked = null;
+            p.unlockFor(this);
         }
-        held.clear();
     }
 
-    /** Unlocks everything (ww_acquire_fini); the context cannot be used again. Idempotent. */
+    /** @return how many reservations this context holds and has claimed */
+    public int size() {
+        return count;
+    }
+
+    /** @return the tag of the {@code i}-th claimed reservation, in locking order */
+    public Object tag(int i) {
+        if (i < 0 || i >= count) {
+            throw new IndexOutOfBoundsException(i);
+        }
+        return tags[i];
+    }
+
+    /** Unlocks every reservation this context holds, the unclaimed one included; newest first. */
+    public void unlockAll() {
+        checkThread();
+        for (int i = count - 1; i >= 0; i--) {
+            Resv r = held[i];
+            held[i] = null;
+            tags[i] = null;
+            count = i;
+            r.unlockFor(this);
+        }
+        releaseUnclaimed();
+    }
+
+    /** Unlocks everything (ww_acquire_fini); the context cannot lock again. Idempotent. */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
         unlockAll();
-        done = true;
+        closed = true;
     }
 
-    void acquired(Resv resv) {
-        held.add(resv);
+    /** @return whether {@link #close()} was called */
+    public boolean isClosed() {
+        return closed;
     }
 
+    /** Called by {@link Resv#unlock()} when the owner thread unlocks one of ours directly. */
     void released(Resv resv) {
-        held.remove(resv);
+        if (resv == prelocked) {
+            prelocked = null;
+            return;
+        }
+        for (int i = count - 1; i >= 0; i--) {
+            if (held[i] == resv) {
+                System.arraycopy(held, i + 1, held, i, count - i - 1);
+                System.arraycopy(tags, i + 1, tags, i, count - i - 1);
+                count--;
+                held[count] = null;
+                tags[count] = null;
+                return;
+            }
+        }
     }
 
-    private void checkOpen() {
-        if (done) {
+    private void append(Resv resv, Object tag) {
+        if (count == held.length) {
+            held = Arrays.copyOf(held, count * 2);
+            tags = Arrays.copyOf(tags, count * 2);
+        }
+        held[count] = resv;
+        tags[count] = tag;
+        count++;
+    }
+
+    private void checkUsable() {
+        checkThread();
+        if (closed) {
             throw new IllegalStateException("acquire context closed");
         }
+    }
+
+    private void checkThread() {
+        if (Thread.currentThread() != thread) {
+            throw new IllegalStateException("acquire context used by a thread that does not own it");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "AcquireContext[stamp " + stamp + ", " + count + " held" + (prelocked != null ? " + 1 unclaimed" : "") + "]";
     }
 }
