@@ -25,17 +25,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * }                                    // close() unlocks everything
  * }</pre>
  *
- * <p>Allocation: none per lock (two arrays that grow by doubling). Not thread-safe: the owner
- * thread only; other threads get IllegalStateException.
+ * <p>Allocation: none per lock (one array of pairs, for 16 at first, that grows by doubling).
+ * Not thread-safe: the owner thread only; other threads get IllegalStateException.
  */
 public final class AcquireContext implements AutoCloseable {
     private static final AtomicLong STAMPS = new AtomicLong();
 
     private final long stamp = STAMPS.incrementAndGet();
     private final Thread thread = Thread.currentThread();
-    /** Held (claimed) reservations and their tags, in locking order; {@code count} of each. */
-    private Resv[] held = new Resv[8];
-    private Object[] tags = new Object[8];
+    /**
+     * Held (claimed) reservations and their tags, interleaved (reservation at 2i, tag at 2i + 1),
+     * in locking order; {@code count} pairs. One array: half the allocation of two.
+     */
+    private Object[] held = new Object[2 * 16];
     private int count;
     /** Held after a back-off and not yet claimed by {@link #lock}; or null. */
     private Resv prelocked;
@@ -58,6 +60,7 @@ public final class AcquireContext implements AutoCloseable {
     /**
      * Locks a reservation (ww_mutex_lock), waiting for younger contexts and plain holders.
      *
+     * @param resv the reservation
      * @param tag remembered with the reservation, returned by {@link #tag(int)}
      * @return true if locked now (or the unclaimed one after a back-off, claimed now), false if
      *     this context already holds it
@@ -82,6 +85,7 @@ public final class AcquireContext implements AutoCloseable {
      * {@code contended} holding nothing (ww_mutex_lock_slow, which cannot die). It is then held
      * unclaimed (see the class comment).
      *
+     * @param contended the reservation of the {@link WouldDeadlockException}
      * @throws IllegalStateException if the thread holds {@code contended} outside this context,
      *     if the context is closed, or if called from another thread
      */
@@ -113,6 +117,7 @@ public final class AcquireContext implements AutoCloseable {
      * }
      * }</pre>
      *
+     * @param resvs the reservations, in locking order
      * @throws IllegalStateException as {@link #lock(Resv, Object)}, after unlocking everything
      */
     public void lockAll(Collection<Resv> resvs) {
@@ -143,26 +148,36 @@ public final class AcquireContext implements AutoCloseable {
         }
     }
 
-    /** @return how many reservations this context holds and has claimed */
+    /**
+     * Counts the claimed reservations.
+     *
+     * @return how many reservations this context holds and has claimed
+     */
     public int size() {
         return count;
     }
 
-    /** @return the tag of the {@code i}-th claimed reservation, in locking order */
+    /**
+     * Returns a tag, in locking order.
+     *
+     * @param i the index, 0 for the first reservation claimed
+     * @return the tag of the {@code i}-th claimed reservation
+     */
     public Object tag(int i) {
         if (i < 0 || i >= count) {
             throw new IndexOutOfBoundsException(i);
         }
-        return tags[i];
+        return held[2 * i + 1];
     }
 
     /** Unlocks every reservation this context holds, the unclaimed one included; newest first. */
     public void unlockAll() {
         checkThread();
+        Object[] h = held;
         for (int i = count - 1; i >= 0; i--) {
-            Resv r = held[i];
-            held[i] = null;
-            tags[i] = null;
+            Resv r = (Resv) h[2 * i];
+            h[2 * i] = null;
+            h[2 * i + 1] = null;
             count = i;
             r.unlockFor(this);
         }
@@ -179,7 +194,11 @@ public final class AcquireContext implements AutoCloseable {
         closed = true;
     }
 
-    /** @return whether {@link #close()} was called */
+    /**
+     * Tells whether the context is closed.
+     *
+     * @return whether {@link #close()} was called
+     */
     public boolean isClosed() {
         return closed;
     }
@@ -191,24 +210,24 @@ public final class AcquireContext implements AutoCloseable {
             return;
         }
         for (int i = count - 1; i >= 0; i--) {
-            if (held[i] == resv) {
-                System.arraycopy(held, i + 1, held, i, count - i - 1);
-                System.arraycopy(tags, i + 1, tags, i, count - i - 1);
+            if (held[2 * i] == resv) {
+                System.arraycopy(held, 2 * i + 2, held, 2 * i, 2 * (count - i - 1));
                 count--;
-                held[count] = null;
-                tags[count] = null;
+                held[2 * count] = null;
+                held[2 * count + 1] = null;
                 return;
             }
         }
     }
 
     private void append(Resv resv, Object tag) {
-        if (count == held.length) {
-            held = Arrays.copyOf(held, count * 2);
-            tags = Arrays.copyOf(tags, count * 2);
+        Object[] h = held;
+        int i = 2 * count;
+        if (i == h.length) {
+            held = h = Arrays.copyOf(h, 2 * i);
         }
-        held[count] = resv;
-        tags[count] = tag;
+        h[i] = resv;
+        h[i + 1] = tag;
         count++;
     }
 

@@ -96,12 +96,20 @@ public final class FenceCore {
         }
     }
 
-    /** @return whether the fence has signaled, with or without an error; never blocks */
+    /**
+     * Returns whether the fence has signaled; never blocks.
+     *
+     * @return whether the fence has signaled, with or without an error
+     */
     public boolean isSignaled() {
         return signaled;
     }
 
-    /** @return the error the fence signaled with; null while unsignaled or if it signaled without one */
+    /**
+     * Returns the error of the signal; never blocks.
+     *
+     * @return the error the fence signaled with; null while unsignaled or if it signaled without one
+     */
     public Throwable error() {
         return signaled ? error : null;
     }

@@ -90,6 +90,10 @@ public final class Resv {
     private Usage[] usages;
     private int fenceCount;
 
+    /** Creates a free reservation without fences. */
+    public Resv() {
+    }
+
     /** A thread queued for the lock. Links guarded by the monitor of its Resv. */
     private static final class Waiter {
         final Thread thread;
@@ -117,17 +121,29 @@ public final class Resv {
 
     // ---- lock: queries ---------------------------------------------------------------------
 
-    /** @return whether the calling thread holds the lock, plainly or through an acquire context */
+    /**
+     * Tells whether the calling thread holds the lock.
+     *
+     * @return whether the calling thread holds the lock, plainly or through an acquire context
+     */
     public boolean isHeldByCurrentThread() {
         return heldBy(owner, Thread.currentThread());
     }
 
-    /** @return whether any thread holds the lock (a snapshot) */
+    /**
+     * Tells whether any thread holds the lock.
+     *
+     * @return whether any thread holds the lock (a snapshot)
+     */
     public boolean isLocked() {
         return owner != null;
     }
 
-    /** @return whether any thread is queued for the lock (a snapshot) */
+    /**
+     * Tells whether any thread is queued for the lock.
+     *
+     * @return whether any thread is queued for the lock (a snapshot)
+     */
     public boolean hasWaiters() {
         return head != null;
     }
@@ -465,6 +481,8 @@ public final class Resv {
     /**
      * Attaches a fence, with or without the lock held. Signaled fences are pruned first.
      *
+     * @param fence the fence
+     * @param usage how its work uses the buffer
      * @throws NullPointerException if fence or usage is null (nothing is added)
      */
     public void addFence(FenceCore fence, Usage usage) {
@@ -486,8 +504,11 @@ public final class Resv {
     }
 
     /**
+     * Tells whether the buffer is idle for a usage; never blocks.
+     *
+     * @param usage the usage queried; fences of it and of every stronger one count
      * @return true when every fence of {@code usage} or a stronger usage has signaled
-     *     (KERNEL &lt; WRITE &lt; READ &lt; BOOKKEEP); never blocks
+     *     (KERNEL &lt; WRITE &lt; READ &lt; BOOKKEEP)
      * @throws NullPointerException if usage is null
      */
     public boolean isIdle(Usage usage) {
@@ -502,7 +523,11 @@ public final class Resv {
         }
     }
 
-    /** @return whether any fence, of any usage, is unsignaled (the shrinker's "busy") */
+    /**
+     * Tells whether the buffer is busy: the shrinker skips busy buffers.
+     *
+     * @return whether any fence, of any usage, is unsignaled
+     */
     public boolean isBusy() {
         return !isIdle(Usage.BOOKKEEP);
     }
@@ -511,6 +536,8 @@ public final class Resv {
      * Waits until {@link #isIdle(Usage) isIdle(usage)}, at most {@code timeout}. Waits without the
      * monitor: fences added meanwhile are not waited for.
      *
+     * @param usage the usage queried; fences of it and of every stronger one count
+     * @param timeout how long to wait at most
      * @return true if idle, false on timeout (or on interrupt, with the interrupt status set)
      * @throws NullPointerException if usage or timeout is null
      */

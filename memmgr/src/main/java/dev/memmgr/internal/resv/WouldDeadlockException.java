@@ -16,7 +16,11 @@ public final class WouldDeadlockException extends RuntimeException {
         this.contended = contended;
     }
 
-    /** @return the reservation that could not be taken */
+    /**
+     * Returns the reservation that could not be taken: the one to back off on.
+     *
+     * @return the reservation that could not be taken
+     */
     public Resv contended() {
         return contended;
     }

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  */
 class ResvFairnessTest {
     static final int LOCKS = 3;
-    static final int CONTENDED_ROUNDS = 100;
+    static final int CONTENDED_ROUNDS = 50;
 
     @Test
     void aThreadThatNeedsManyLocksIsNotStarvedByThreadsThatRetakeOne() throws Exception {
