@@ -31,11 +31,15 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class AcquireContext implements AutoCloseable {
     private static final AtomicLong STAMPS = new AtomicLong();
 
+    private static final Object[] NONE = {};
+
     private final long stamp = STAMPS.incrementAndGet();
     private final Thread thread = Thread.currentThread();
     /**
      * Held (claimed) reservations and their tags, interleaved (reservation at 2i, tag at 2i + 1),
-     * in locking order; {@code count} pairs. One array: half the allocation of two.
+     * in locking order; {@code count} pairs. One array: half the allocation of two. Slots past
+     * {@code count} may keep stale entries until overwritten (unlocking does not clear them, to
+     * keep the loop lean); {@link #close()} drops the array.
      */
     private Object[] held = new Object[2 * 16];
     private int count;
@@ -175,11 +179,8 @@ public final class AcquireContext implements AutoCloseable {
         checkThread();
         Object[] h = held;
         for (int i = count - 1; i >= 0; i--) {
-            Resv r = (Resv) h[2 * i];
-            h[2 * i] = null;
-            h[2 * i + 1] = null;
             count = i;
-            r.unlockFor(this);
+            ((Resv) h[2 * i]).unlockFor(this); // the slot is overwritten by the next append
         }
         releaseUnclaimed();
     }
@@ -192,6 +193,7 @@ public final class AcquireContext implements AutoCloseable {
         }
         unlockAll();
         closed = true;
+        held = NONE; // drops the references kept in the slots
     }
 
     /**

@@ -118,8 +118,10 @@ class AcquireContextTest {
         AcquireContext younger = new AcquireContext();
         younger.lock(a, "a");
         go.countDown();
+        Threads.awaitCondition(a::hasWaiters, "the older context queued");
         older.awaitParked();
         assertTrue(a.hasWaiters(), "the older context waits instead of dying");
+        assertFalse(older.result().isDone());
         younger.close();
         assertTrue(older.join(), "and gets the lock when the younger one lets go");
         assertFalse(a.isLocked());
