@@ -1,10 +1,12 @@
 package dev.memmgr;
 
 import dev.memmgr.internal.resv.AcquireContext;
+import dev.memmgr.internal.resv.Resv;
 import dev.memmgr.internal.resv.WouldDeadlockException;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Locks many reservations at once without deadlock (drm_exec): a wait-die acquire context and
@@ -42,13 +44,18 @@ import java.util.function.Consumer;
  * held by that thread ({@link Reservation#isHeldByCurrentThread()} is true for them, and
  * operations on the buffers do not lock again), and only that thread may use it; other threads
  * get IllegalStateException (except from {@link #close()} of a closed Exec, which does nothing).
- * A thread runs one Exec at a time: a locker must not start another {@code lockAll}.
+ * A thread uses one Exec at a time: it closes one before starting the next {@code lockAll}, and a
+ * locker does not start another (as a task has one acquire context in the kernel: an Exec that
+ * waits while its thread holds another Exec's locks can deadlock).
  *
  * <p>Cost: besides the reservations' own lock and unlock, no allocation per lock and no
- * exception when there is no contention.
+ * exception when there is no contention; the Exec object itself is the only allocation of an
+ * uncontended {@code lockAll} (the acquire context is the thread's, reused).
  */
 public final class Exec implements AutoCloseable {
     private static final RetrySignal RETRY = new RetrySignal();
+    /** The context's keys are the Reservations (what locked() lists); this gives their Resv back. */
+    private static final Function<Object, Resv> RESV_OF = key -> ((Reservation) key).core();
 
     private final AcquireContext ctx;
     private final Thread thread;
@@ -59,7 +66,7 @@ public final class Exec implements AutoCloseable {
     private volatile boolean closed;
 
     private Exec() {
-        ctx = new AcquireContext();
+        ctx = AcquireContext.open(RESV_OF); // the thread's reusable context: see AcquireContext "Reuse"
         thread = Thread.currentThread();
     }
 
@@ -168,16 +175,16 @@ public final class Exec implements AutoCloseable {
      *     (while the Exec is open)
      */
     public List<Reservation> locked() {
+        if (closed) {
+            return List.of(); // and the context may serve another Exec of this thread by now
+        }
         if (Thread.currentThread() != thread) {
-            if (closed) {
-                return List.of();
-            }
             throw new IllegalStateException("Exec used by a thread that does not hold its locks");
         }
         int n = ctx.size();
         Reservation[] a = new Reservation[n];
         for (int i = 0; i < n; i++) {
-            a[i] = (Reservation) ctx.tag(i);
+            a[i] = (Reservation) ctx.key(i);
         }
         return List.of(a);
     }

@@ -214,6 +214,39 @@ class ExecTest {
         assertTrue(freeForOthers(a.resv()));
     }
 
+    /** Execs of one thread reuse its acquire context: a closed Exec must not see or touch the next one's locks. */
+    @Test
+    void aClosedExecStaysClosedWhenTheThreadRunsTheNextOne() {
+        Exec first = Exec.lockAll(e -> e.lock(a));
+        first.close();
+        try (Exec second = Exec.lockAll(e -> {
+            e.lock(b);
+            e.lock(c);
+        })) {
+            assertEquals(List.of(), first.locked(), "the closed Exec lists nothing");
+            first.close(); // a no-op: does not unlock the second Exec's locks
+            assertThrows(IllegalStateException.class, () -> first.lock(a));
+            assertEquals(List.of(b.resv(), c.resv()), second.locked());
+            assertFalse(freeForOthers(b.resv()));
+            assertTrue(freeForOthers(a.resv()));
+        }
+        assertTrue(freeForOthers(b.resv()));
+    }
+
+    @Test
+    void anExecInsideAnotherExecsLifetimeGetsItsOwnContext() {
+        try (Exec outer = Exec.lockAll(e -> e.lock(a))) {
+            try (Exec inner = Exec.lockAll(e -> e.lock(b))) {
+                assertEquals(List.of(a.resv()), outer.locked());
+                assertEquals(List.of(b.resv()), inner.locked());
+            }
+            assertEquals(List.of(a.resv()), outer.locked());
+            assertTrue(freeForOthers(b.resv()));
+            assertFalse(freeForOthers(a.resv()));
+        }
+        assertTrue(freeForOthers(a.resv()));
+    }
+
     @Test
     void unlockingOneOfTheLocksDirectlyRemovesItFromTheExec() {
         Exec exec = Exec.lockAll(e -> {

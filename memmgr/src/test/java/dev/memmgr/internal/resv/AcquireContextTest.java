@@ -24,12 +24,12 @@ class AcquireContextTest {
     @Test
     void locksAreHeldByTheContextsThreadInOrderAndDuplicatesReturnFalse() {
         AcquireContext ctx = new AcquireContext();
-        assertTrue(ctx.lock(a, "a"));
-        assertTrue(ctx.lock(b, "b"));
-        assertFalse(ctx.lock(a, "a again"), "-EALREADY");
+        assertTrue(ctx.lock(a, a));
+        assertTrue(ctx.lock(b, b));
+        assertFalse(ctx.lock(a, a), "-EALREADY");
         assertEquals(2, ctx.size());
-        assertEquals("a", ctx.tag(0));
-        assertEquals("b", ctx.tag(1));
+        assertSame(a, ctx.key(0));
+        assertSame(b, ctx.key(1));
         assertTrue(a.isHeldByCurrentThread());
         assertFalse(inOtherThread(a::isHeldByCurrentThread));
         assertThrows(IllegalStateException.class, a::lock, "a plain lock by the same thread is a self-deadlock");
@@ -37,14 +37,14 @@ class AcquireContextTest {
         assertFalse(a.isLocked());
         assertFalse(b.isLocked());
         ctx.close(); // idempotent
-        assertThrows(IllegalStateException.class, () -> ctx.lock(a, "a"));
+        assertThrows(IllegalStateException.class, () -> ctx.lock(a, a));
     }
 
     @Test
     void aReservationHeldPlainlyByTheThreadCannotBeLockedThroughAContext() {
         a.lock();
         AcquireContext ctx = new AcquireContext();
-        assertThrows(IllegalStateException.class, () -> ctx.lock(a, "a"));
+        assertThrows(IllegalStateException.class, () -> ctx.lock(a, a));
         assertEquals(0, ctx.size());
         assertTrue(a.isHeldByCurrentThread());
         a.unlock();
@@ -54,10 +54,10 @@ class AcquireContextTest {
     @Test
     void aContextIsUsedByItsThreadOnly() {
         AcquireContext ctx = new AcquireContext();
-        ctx.lock(a, "a");
+        ctx.lock(a, a);
         assertTrue(inOtherThread(() -> {
             try {
-                ctx.lock(b, "b");
+                ctx.lock(b, b);
                 return false;
             } catch (IllegalStateException expected) {
                 return true;
@@ -70,11 +70,11 @@ class AcquireContextTest {
     @Test
     void plainUnlockOfAContextsLockMakesTheContextForgetIt() {
         AcquireContext ctx = new AcquireContext();
-        ctx.lock(a, "a");
-        ctx.lock(b, "b");
+        ctx.lock(a, a);
+        ctx.lock(b, b);
         a.unlock();
         assertEquals(1, ctx.size());
-        assertEquals("b", ctx.tag(0));
+        assertSame(b, ctx.key(0));
         ctx.close();
         assertFalse(a.isLocked());
         assertFalse(b.isLocked());
@@ -83,12 +83,12 @@ class AcquireContextTest {
     @Test
     void aYoungerContextDiesOnAnOlderOnesLockAndHoldsNothingNew() {
         AcquireContext older = new AcquireContext();
-        older.lock(a, "a");
+        older.lock(a, a);
         WouldDeadlockException e = inOtherThread(() -> {
             AcquireContext younger = new AcquireContext();
             try {
-                younger.lock(b, "b");
-                younger.lock(a, "a");
+                younger.lock(b, b);
+                younger.lock(a, a);
                 return null;
             } catch (WouldDeadlockException died) {
                 assertEquals(1, younger.size(), "what it held stays held until it backs off");
@@ -110,13 +110,13 @@ class AcquireContextTest {
             AcquireContext ctx = new AcquireContext(); // created first: older
             olderCreated.countDown();
             go.await(Threads.LONG_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            boolean got = ctx.lock(a, "a");
+            boolean got = ctx.lock(a, a);
             ctx.close();
             return got;
         });
         assertTrue(olderCreated.await(Threads.LONG_WAIT.toMillis(), TimeUnit.MILLISECONDS));
         AcquireContext younger = new AcquireContext();
-        younger.lock(a, "a");
+        younger.lock(a, a);
         go.countDown();
         Threads.awaitCondition(a::hasWaiters, "the older context queued");
         older.awaitParked();
@@ -135,7 +135,7 @@ class AcquireContextTest {
         Threads.Started<Boolean> olderWaiter = start("older", () -> {
             older[0] = new AcquireContext();
             created.countDown();
-            boolean got = older[0].lock(a, "a");
+            boolean got = older[0].lock(a, a);
             older[0].close();
             return got;
         });
@@ -148,7 +148,7 @@ class AcquireContextTest {
         WouldDeadlockException died = inOtherThread(() -> {
             AcquireContext younger = new AcquireContext();
             try {
-                younger.lock(a, "a");
+                younger.lock(a, a);
                 return null;
             } catch (WouldDeadlockException e) {
                 return e;
@@ -162,23 +162,66 @@ class AcquireContextTest {
     }
 
     @Test
+    void openReusesTheThreadsClosedContextWithANewStampAndNestsWithAFreshOne() {
+        java.util.function.Function<Object, Resv> keys = k -> (Resv) ((Object[]) k)[0];
+        AcquireContext first = AcquireContext.open(keys);
+        Object[] keyA = {a};
+        assertTrue(first.lock(a, keyA));
+        AcquireContext nested = AcquireContext.open(keys);
+        assertFalse(first == nested, "in use: a nested one is a new context");
+        nested.close();
+        first.close();
+        assertFalse(a.isLocked(), "unlocked through the key's reservation");
+
+        AcquireContext between = new AcquireContext();
+        AcquireContext again = AcquireContext.open(keys);
+        assertSame(first, again, "the thread's closed context is handed out again");
+        assertTrue(between.isOlderThan(again), "with a new stamp: younger than contexts made meanwhile");
+        assertEquals(0, again.size());
+        assertTrue(again.lock(b, new Object[] {b}));
+        assertEquals(1, again.size());
+        again.close();
+        between.close();
+        assertFalse(b.isLocked());
+        AcquireContext otherThreads = inOtherThread(() -> {
+            AcquireContext c = AcquireContext.open(keys);
+            c.close();
+            return c;
+        });
+        assertFalse(otherThreads == first, "one reusable context per thread");
+    }
+
+    @Test
+    void aReleasedKeyIsFoundThroughItsReservation() {
+        AcquireContext ctx = AcquireContext.open(k -> (Resv) ((Object[]) k)[0]);
+        ctx.lock(a, new Object[] {a});
+        ctx.lock(b, new Object[] {b});
+        a.unlock(); // plain unlock of a context's lock
+        assertEquals(1, ctx.size());
+        assertSame(b, ((Object[]) ctx.key(0))[0]);
+        assertThrows(IllegalStateException.class, () -> ctx.lockAll(List.of(a)), "keys are not reservations here");
+        ctx.close();
+        assertFalse(b.isLocked());
+    }
+
+    @Test
     void backOffHoldsTheContendedOneUnclaimedUntilLockedAgain() {
         AcquireContext ctx = new AcquireContext();
-        ctx.lock(a, "a");
+        ctx.lock(a, a);
         ctx.backOff(b);
         assertFalse(a.isLocked(), "back-off drops everything");
         assertTrue(b.isHeldByCurrentThread(), "and waits for the contended one");
         assertEquals(0, ctx.size(), "held but not claimed yet");
-        assertTrue(ctx.lock(a, "a"));
-        assertTrue(ctx.lock(b, "b"), "the first lock after a back-off claims it: true");
-        assertFalse(ctx.lock(b, "b"), "then it is a duplicate");
-        assertEquals(List.of("a", "b"), List.of(ctx.tag(0), ctx.tag(1)), "listed where the caller claimed it");
+        assertTrue(ctx.lock(a, a));
+        assertTrue(ctx.lock(b, b), "the first lock after a back-off claims it: true");
+        assertFalse(ctx.lock(b, b), "then it is a duplicate");
+        assertEquals(List.of(a, b), List.of(ctx.key(0), ctx.key(1)), "listed where the caller claimed it");
         ctx.close();
         assertFalse(b.isLocked());
 
         AcquireContext unclaimed = new AcquireContext();
         unclaimed.backOff(a);
-        unclaimed.lock(b, "b");
+        unclaimed.lock(b, b);
         unclaimed.releaseUnclaimed();
         assertFalse(a.isLocked(), "not claimed again: released");
         assertTrue(b.isHeldByCurrentThread());

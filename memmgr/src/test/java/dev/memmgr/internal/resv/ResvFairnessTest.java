@@ -89,7 +89,7 @@ class ResvFairnessTest {
             while (singlesDone.getCount() > 0) {
                 AcquireContext ctx = new AcquireContext();
                 for (int i = 0; i < LOCKS; i++) {
-                    ctx.lock(locks[i], null); // the only context: never dies
+                    ctx.lock(locks[i], locks[i]); // the only context: never dies
                     manyAcquired[i]++;
                 }
                 ctx.close();
