@@ -250,7 +250,7 @@ public final class AcquireContext implements AutoCloseable {
 
     /**
      * Unlocks everything (ww_acquire_fini) and drops the references kept in the slots; the
-     * context cannot lock again (a reusable one may be handed out again by {@link #open()}).
+     * context cannot lock again (a reusable one may be handed out again by {@link #open(Function)}).
      * Idempotent.
      */
     @Override
