@@ -262,10 +262,11 @@ class ExecTest {
 
     @Test
     void operationsOnLockedObjectsDoNotLockAgainAndOtherThreadsWait() {
-        try (Exec exec = Exec.lockAll(e -> {
+        Exec exec = Exec.lockAll(e -> {
             e.lock(a);
             e.lock(b);
-        })) {
+        });
+        try {
             a.write(0, bytes(16, (byte) 3)); // the gem layer sees the lock held by this thread
             assertEquals(3, contentOf(a, 0, 1)[0]);
             CompletableFuture<Void> writer = startInOtherThread(() -> b.write(0, bytes(16, (byte) 4)));
@@ -273,6 +274,8 @@ class ExecTest {
             exec.close();
             await(writer);
             assertEquals(List.of(), exec.locked());
+        } finally {
+            exec.close(); // idempotent
         }
         assertEquals(4, contentOf(b, 0, 1)[0]);
     }
