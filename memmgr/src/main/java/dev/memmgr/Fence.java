@@ -1,78 +1,84 @@
 package dev.memmgr;
 
+import dev.memmgr.internal.resv.FenceCore;
 import dev.memmgr.internal.resv.Timeouts;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
+import java.util.Optional;
 
 /**
  * A one-shot completion signal for work on buffers (dma_fence): created unsignaled, signaled
- * once by whoever does the work. Attached to a buffer's {@link Reservation} it makes the buffer
- * <em>busy</em> until signaled: the shrinker never evicts or purges a busy buffer.
+ * once by whoever does the work, with an error if the work failed. Attached to a buffer's
+ * {@link Reservation} it makes the buffer <em>busy</em> until signaled: the shrinker never evicts
+ * or purges a busy buffer.
  *
- * <p>Thread-safe. {@link #signal()}, {@link #isSignaled()} and {@link #onSignal(Runnable)} never
- * block; {@link #await(Duration)} blocks up to its timeout.
+ * <p>The first signal wins: {@link #signal()} and {@link #signal(Throwable)} return true for the
+ * call that signaled the fence and false, changing nothing, for every later one.
+ * {@link #isSignaled()} is true after either; {@link #error()} tells them apart.
+ *
+ * <p>Thread-safe. {@link #signal()}, {@link #isSignaled()}, {@link #error()} and
+ * {@link #onSignal(Runnable)} never block; {@link #await(Duration)} blocks up to its timeout.
  */
 public final class Fence {
-    private volatile boolean signaled;
-    /** Actions to run on signal; guarded by {@code this}; null once signaled. */
-    private List<Runnable> actions;
+    private final FenceCore core;
 
     /** Creates an unsignaled fence. */
     public Fence() {
+        core = new FenceCore();
+    }
+
+    /** @return the internal fence that reservations store */
+    FenceCore core() {
+        return core;
     }
 
     /**
-     * Signals the fence: wakes every waiter and runs the registered actions in this thread, in
-     * registration order. Signaling an already signaled fence does nothing.
+     * Signals the fence, without an error: wakes every waiter and runs the registered actions in
+     * this thread, in registration order. Signaling an already signaled fence does nothing.
      *
      * <p>If actions throw, every action still runs and the first exception is rethrown afterwards
      * (the others added as suppressed); the fence is signaled regardless.
+     *
+     * @return true if this call signaled the fence, false if it was signaled before
      */
-    public void signal() {
-        List<Runnable> toRun;
-        synchronized (this) {
-            if (signaled) {
-                return;
-            }
-            signaled = true;
-            toRun = actions;
-            actions = null;
-            notifyAll();
-        }
-        if (toRun == null) {
-            return;
-        }
-        RuntimeException first = null;
-        for (Runnable action : toRun) {
-            try {
-                action.run();
-            } catch (RuntimeException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+    public boolean signal() {
+        return core.signal();
     }
 
     /**
-     * Returns whether {@link #signal()} has been called; never blocks.
+     * Signals the fence with an error (the work failed; dma_fence_set_error then signal): as
+     * {@link #signal()}, and {@link #error()} returns {@code error} from then on. Signaling an
+     * already signaled fence does nothing: its first error, or its absence, stays.
      *
-     * @return whether {@link #signal()} has been called; never blocks
+     * @param error why the work failed
+     * @return true if this call signaled the fence, false if it was signaled before
+     * @throws NullPointerException if error is null; the fence stays unsignaled
+     */
+    public boolean signal(Throwable error) {
+        return core.signal(Objects.requireNonNull(error, "error"));
+    }
+
+    /**
+     * Returns whether the fence has signaled, with or without an error; never blocks.
+     *
+     * @return whether the fence has signaled, with or without an error
      */
     public boolean isSignaled() {
-        return signaled;
+        return core.isSignaled();
     }
 
     /**
-     * Waits for the signal.
+     * Returns the error the fence signaled with; never blocks.
+     *
+     * @return the error passed to {@link #signal(Throwable)}; empty while the fence is unsignaled
+     *     and when it signaled without an error
+     */
+    public Optional<Throwable> error() {
+        return Optional.ofNullable(core.error());
+    }
+
+    /**
+     * Waits for the signal (with or without an error).
      *
      * <p>If the waiting thread is interrupted, the wait ends early: the interrupt status is set
      * again and the method returns whether the fence is signaled at that moment.
@@ -83,50 +89,23 @@ public final class Fence {
      */
     public boolean await(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
-        if (signaled) {
-            return true;
-        }
-        long deadline = System.nanoTime() + Timeouts.nanos(timeout);
-        synchronized (this) {
-            while (!signaled) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(this, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return signaled;
-                }
-            }
-            return true;
-        }
+        return core.await(Timeouts.nanos(timeout));
     }
 
     /**
-     * Registers an action to run when the fence signals, in the signaling thread. On a fence that
-     * has already signaled the action runs at once, in the calling thread.
+     * Registers an action to run when the fence signals (with or without an error), in the
+     * signaling thread. On a fence that has already signaled the action runs at once, in the
+     * calling thread. An action may read {@link #error()}.
      *
      * @param action what to run
      * @throws NullPointerException if action is null
      */
     public void onSignal(Runnable action) {
-        Objects.requireNonNull(action, "action");
-        synchronized (this) {
-            if (!signaled) {
-                if (actions == null) {
-                    actions = new ArrayList<>(2);
-                }
-                actions.add(action);
-                return;
-            }
-        }
-        action.run();
+        core.onSignal(action);
     }
 
     @Override
     public String toString() {
-        return "Fence[" + (signaled ? "signaled" : "pending") + "]";
+        return "Fence[" + core + "]";
     }
 }

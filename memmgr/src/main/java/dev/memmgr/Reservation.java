@@ -2,7 +2,9 @@ package dev.memmgr;
 
 import dev.memmgr.internal.gem.GemObject;
 import dev.memmgr.internal.resv.Resv;
+import dev.memmgr.internal.resv.Usage;
 import java.time.Duration;
+import java.util.Objects;
 
 /**
  * A buffer object's reservation (dma_resv): its lock and the fences of work on it.
@@ -11,8 +13,11 @@ import java.time.Duration;
  * takes (population, swap-in, eviction, the first pin and the last unpin...). Holding it makes a
  * sequence of operations on the object atomic: operations called by the holding thread do not
  * lock again. The shrinker only try-locks, so holding it also keeps the object from being evicted
- * or purged. Internally it is a wait-die ww-mutex, so that several reservations can be locked
- * deadlock-free for GPU work submission.
+ * or purged. The lock is fair: on unlock it is handed to the thread that has waited longest, so a
+ * thread that needs many locks is not starved by threads that re-take one. Internally it is a
+ * wait-die ww-mutex, so that several reservations can be locked deadlock-free for GPU work
+ * submission with {@link Exec}; a reservation locked through an {@code Exec} counts as held by the
+ * thread that runs it.
  *
  * <p><b>Fences.</b> A fence attached here makes the object busy until it signals: the shrinker
  * skips busy objects. Usages are ordered {@code KERNEL < WRITE < READ < BOOKKEEP}; a query at one
@@ -29,9 +34,15 @@ public final class Reservation {
         this.resv = obj.resv();
     }
 
+    /** @return the internal reservation, for {@link Exec} */
+    Resv core() {
+        return resv;
+    }
+
     /**
-     * Takes the lock, waiting as long as needed. Not interruptible: an interrupt during the wait
-     * is kept (the interrupt status is set again once the lock is taken).
+     * Takes the lock, waiting as long as needed, behind the threads that waited for it first. Not
+     * interruptible: an interrupt during the wait is kept (the interrupt status is set again once
+     * the lock is taken).
      *
      * @throws IllegalStateException if the calling thread already holds it
      */
@@ -40,17 +51,19 @@ public final class Reservation {
     }
 
     /**
-     * Takes the lock if it is free; never blocks. Fails if any thread holds it, the caller included
-     * (the lock is not reentrant).
+     * Takes the lock if it is free and no thread waits for it; never blocks. Fails if any thread
+     * holds it, the caller included (the lock is not reentrant).
      *
-     * @return true if the lock was free and is now held; never blocks (false if held, even by the caller)
+     * @return true if the lock was free and is now held; never blocks (false if held, even by the
+     *     caller, or if other threads wait for it)
      */
     public boolean tryLock() {
         return resv.tryLock();
     }
 
     /**
-     * Releases the lock.
+     * Releases the lock, handing it to the thread that has waited longest, if any. A lock taken
+     * through an {@link Exec} may be released here too; the Exec then no longer lists it.
      *
      * @throws IllegalStateException if the calling thread does not hold the lock
      */
@@ -59,7 +72,7 @@ public final class Reservation {
     }
 
     /**
-     * Returns whether the calling thread holds the lock.
+     * Returns whether the calling thread holds the lock (plainly or through an {@link Exec}).
      *
      * @return whether the calling thread holds the lock
      */
@@ -76,7 +89,8 @@ public final class Reservation {
      * @throws NullPointerException if fence or usage is null
      */
     public void addFence(Fence fence, FenceUsage usage) {
-        resv.addFence(fence, usage);
+        Objects.requireNonNull(fence, "fence");
+        resv.addFence(fence.core(), usage(usage));
         obj.markAccessed();
     }
 
@@ -88,7 +102,7 @@ public final class Reservation {
      * @throws NullPointerException if usage is null
      */
     public boolean isIdle(FenceUsage usage) {
-        return resv.isIdle(usage);
+        return resv.isIdle(usage(usage));
     }
 
     /**
@@ -102,7 +116,18 @@ public final class Reservation {
      * @throws NullPointerException if usage or timeout is null
      */
     public boolean awaitIdle(FenceUsage usage, Duration timeout) {
-        return resv.awaitIdle(usage, timeout);
+        Usage u = usage(usage);
+        return resv.awaitIdle(u, Objects.requireNonNull(timeout, "timeout"));
+    }
+
+    /** @return the internal usage of a public one, constant by constant */
+    private static Usage usage(FenceUsage usage) {
+        return switch (Objects.requireNonNull(usage, "usage")) {
+            case KERNEL -> Usage.KERNEL;
+            case WRITE -> Usage.WRITE;
+            case READ -> Usage.READ;
+            case BOOKKEEP -> Usage.BOOKKEEP;
+        };
     }
 
     @Override

@@ -34,9 +34,119 @@ class FenceTest {
     @Test
     void signalTwiceIsHarmlessAndStaysSignaled() {
         Fence f = new Fence();
-        f.signal();
-        f.signal();
+        assertTrue(f.signal(), "the first signal wins");
+        assertFalse(f.signal(), "a later one is a no-op");
         assertTrue(f.isSignaled());
+        assertTrue(f.error().isEmpty());
+    }
+
+    // ---- errors (DESIGN 4.2) ---------------------------------------------------------------
+
+    @Test
+    void errorIsEmptyUntilSignaledWithAnError() {
+        Fence f = new Fence();
+        assertTrue(f.error().isEmpty(), "unsignaled");
+        IllegalStateException failure = new IllegalStateException("gpu hang");
+        assertTrue(f.signal(failure));
+        assertTrue(f.isSignaled(), "signaled, with an error");
+        assertSame(failure, f.error().orElseThrow());
+        assertTrue(f.await(Duration.ZERO));
+    }
+
+    @Test
+    void signalWithoutErrorLeavesErrorEmpty() {
+        Fence f = new Fence();
+        f.signal();
+        assertTrue(f.error().isEmpty());
+    }
+
+    @Test
+    void theFirstSignalWinsAndLaterOnesChangeNothing() {
+        Fence plain = new Fence();
+        assertTrue(plain.signal());
+        assertFalse(plain.signal(new RuntimeException("late")));
+        assertTrue(plain.error().isEmpty(), "a late error does not replace the success");
+
+        Fence failed = new Fence();
+        Exception first = new Exception("first");
+        assertTrue(failed.signal(first));
+        assertFalse(failed.signal(new Exception("second")));
+        assertFalse(failed.signal());
+        assertSame(first, failed.error().orElseThrow(), "the first error stays");
+    }
+
+    @Test
+    void signalNullThrowsAndLeavesTheFenceUnsignaled() {
+        Fence f = new Fence();
+        AtomicInteger runs = new AtomicInteger();
+        f.onSignal(runs::incrementAndGet);
+        assertThrows(NullPointerException.class, () -> f.signal(null));
+        assertFalse(f.isSignaled());
+        assertTrue(f.error().isEmpty());
+        assertEquals(0, runs.get(), "no action ran");
+        assertTrue(f.signal(), "still signalable");
+        assertEquals(1, runs.get());
+    }
+
+    @Test
+    void anErrorSignalWakesWaitersAndRunsActionsThatSeeTheError() throws Exception {
+        Fence f = new Fence();
+        AtomicReference<Object> seen = new AtomicReference<>();
+        f.onSignal(() -> seen.set(f.error().orElse(null)));
+        CountDownLatch waiting = new CountDownLatch(1);
+        CompletableFuture<Boolean> waiter = startInOtherThread(() -> {
+            waiting.countDown();
+            return f.await(LONG_WAIT);
+        });
+        assertTrue(waiting.await(LONG_WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        Error failure = new AssertionError("kernel failed");
+        assertTrue(f.signal(failure));
+        assertTrue(await(waiter));
+        assertSame(failure, seen.get());
+    }
+
+    @Test
+    void exactlyOneOfConcurrentSignalsWinsAndItsErrorIsTheOneKept() throws Exception {
+        for (int round = 0; round < 50; round++) {
+            Fence f = new Fence();
+            AtomicInteger runs = new AtomicInteger();
+            f.onSignal(runs::incrementAndGet);
+            CountDownLatch go = new CountDownLatch(1);
+            List<CompletableFuture<Boolean>> signalers = new ArrayList<>();
+            List<Throwable> errors = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                Throwable e = t == 0 ? null : new RuntimeException("signaler " + t);
+                errors.add(e);
+                signalers.add(startInOtherThread(() -> {
+                    go.await();
+                    return e == null ? f.signal() : f.signal(e);
+                }));
+            }
+            go.countDown();
+            int winner = -1;
+            for (int t = 0; t < signalers.size(); t++) {
+                if (await(signalers.get(t))) {
+                    assertEquals(-1, winner, "two signals won");
+                    winner = t;
+                }
+            }
+            assertTrue(winner >= 0, "nobody won");
+            assertEquals(java.util.Optional.ofNullable(errors.get(winner)), f.error(), "the winner's error (or none) is kept");
+            assertEquals(1, runs.get());
+        }
+    }
+
+    @Test
+    void aFenceSignaledWithAnErrorMakesTheReservationIdle() {
+        try (MemoryManager mm = ApiTestSupport.newManager()) {
+            Reservation r = mm.openClient("fence").create(4096).resv();
+            Fence f = new Fence();
+            r.addFence(f, FenceUsage.WRITE);
+            assertFalse(r.isIdle(FenceUsage.WRITE));
+            f.signal(new RuntimeException("failed job"));
+            assertTrue(r.isIdle(FenceUsage.BOOKKEEP), "a failed fence is signaled: the work is over");
+            assertTrue(r.awaitIdle(FenceUsage.BOOKKEEP, Duration.ZERO));
+        }
     }
 
     @Test
@@ -194,6 +304,7 @@ class FenceTest {
         Fence f = new Fence();
         assertThrows(NullPointerException.class, () -> f.await(null));
         assertThrows(NullPointerException.class, () -> f.onSignal(null));
+        assertThrows(NullPointerException.class, () -> f.signal(null));
         assertFalse(f.isSignaled(), "a rejected call changes nothing");
         f.signal();
         assertThrows(NullPointerException.class, () -> f.await(null));

@@ -18,6 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -158,6 +160,59 @@ class ReservationTest {
         assertStillBlocked(waiter, "lock() while held elsewhere");
         resv.unlock();
         assertTrue(await(waiter));
+    }
+
+    /** DESIGN amendment: locks hand over to waiters in arrival order. */
+    @Test
+    void unlockHandsTheLockToTheWaiterAndTheUnlockerCannotRetakeIt() throws Exception {
+        resv.lock();
+        CountDownLatch queued = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Thread> waiterThread = new java.util.concurrent.atomic.AtomicReference<>();
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<Boolean> waiter = startInOtherThread(() -> {
+            waiterThread.set(Thread.currentThread());
+            queued.countDown();
+            bo.resv().lock();
+            try {
+                return release.await(LONG_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } finally {
+                bo.resv().unlock();
+            }
+        });
+        assertTrue(queued.await(LONG_WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        ApiTestSupport.awaitCondition(() -> waiterThread.get().getState() == Thread.State.WAITING, "the waiter queued");
+        resv.unlock();
+        assertFalse(resv.tryLock(), "handed to the waiter: not free for the unlocker, even before the waiter runs");
+        assertFalse(inOtherThread(() -> bo.resv().tryLock()), "nor for a newcomer");
+        release.countDown();
+        assertTrue(await(waiter));
+        assertTrue(resv.tryLock(), "free once the waiter unlocked");
+        resv.unlock();
+    }
+
+    @Test
+    void waitersAreServedInArrivalOrder() throws Exception {
+        resv.lock();
+        List<Integer> order = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<CompletableFuture<Void>> waiters = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            int id = i;
+            java.util.concurrent.atomic.AtomicReference<Thread> thread = new java.util.concurrent.atomic.AtomicReference<>();
+            waiters.add(startInOtherThread(() -> {
+                thread.set(Thread.currentThread());
+                bo.resv().lock();
+                order.add(id);
+                bo.resv().unlock();
+                return null;
+            }));
+            ApiTestSupport.awaitCondition(() -> thread.get() != null && thread.get().getState() == Thread.State.WAITING,
+                    "waiter " + i + " queued");
+        }
+        resv.unlock();
+        for (CompletableFuture<Void> w : waiters) {
+            await(w);
+        }
+        assertEquals(List.of(0, 1, 2, 3), order);
     }
 
     @Test

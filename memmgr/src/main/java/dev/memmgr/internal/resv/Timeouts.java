@@ -8,6 +8,9 @@ public final class Timeouts {
     }
 
     /**
+     * Converts a timeout for a deadline computation.
+     *
+     * @param timeout the timeout
      * @return the timeout in nanoseconds: 0 for zero or negative ones, and a quarter of
      *     Long.MAX_VALUE (centuries, and room to add System.nanoTime()) for ones too long for a long
      */

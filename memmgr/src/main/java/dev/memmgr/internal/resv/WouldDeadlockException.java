@@ -1,9 +1,10 @@
 package dev.memmgr.internal.resv;
 
 /**
- * -EDEADLK of a wait-die ww-mutex: the acquire context asking for a lock is younger than the
- * context holding it, so it must back off: drop every lock it holds, wait for the contended one
- * with {@link AcquireContext#lockSlow(Resv)}, and retry. {@link AcquireContext#lockAll} does this.
+ * -EDEADLK of a wait-die ww-mutex: the acquire context asking for a lock would wait for an older
+ * context (the holder, or one queued for it first), so it must back off: drop every lock it holds,
+ * wait for the contended one, and retry; {@link AcquireContext#backOff(Resv)} does the first two.
+ * Stackless: contention is routine, not an error.
  */
 public final class WouldDeadlockException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -11,11 +12,15 @@ public final class WouldDeadlockException extends RuntimeException {
     private final transient Resv contended;
 
     WouldDeadlockException(Resv contended) {
-        super("wait-die: an older acquire context holds this reservation; back off and retry", null, false, false);
+        super("wait-die: an older acquire context holds or waits for this reservation; back off and retry", null, false, false);
         this.contended = contended;
     }
 
-    /** @return the reservation that could not be taken */
+    /**
+     * Returns the reservation that could not be taken: the one to back off on.
+     *
+     * @return the reservation that could not be taken
+     */
     public Resv contended() {
         return contended;
     }
