@@ -218,51 +218,6 @@ public final class Resv {
         }
     }
 
-    /** Shim until the fair lock lands: lock() that gives up when giveUp turns true. */
-    public boolean lockUnless(java.util.function.BooleanSupplier giveUp) {
-        Thread me = Thread.currentThread();
-        if (owner == me) {
-            throw new IllegalStateException("reservation already held by this thread (not reentrant)");
-        }
-        if (OWNER.compareAndSet(this, (Thread) null, me)) {
-            return true;
-        }
-        boolean interrupted = false;
-        try {
-            synchronized (this) {
-                waiters++;
-                try {
-                    while (true) {
-                        if (OWNER.compareAndSet(this, (Thread) null, me)) {
-                            return true;
-                        }
-                        if (giveUp.getAsBoolean()) {
-                            return false;
-                        }
-                        try {
-                            wait();
-                        } catch (InterruptedException e) {
-                            interrupted = true;
-                        }
-                    }
-                } finally {
-                    waiters--;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    /** Shim: wakes every waiter so that it re-checks its give-up condition. */
-    public void wakeWaiters() {
-        synchronized (this) {
-            notifyAll();
-        }
-    }
-
     /**
      * Releases the lock, handing it to the longest-waiting thread if any. A lock held through an
      * acquire context may be released here too: the context forgets it.
