@@ -34,9 +34,16 @@ public final class BufferObject implements AutoCloseable {
     }
 
     private final GemObject obj;
+    /** Made on first use and kept: lockAll and Exec ask for it often. */
+    private volatile Reservation resv;
 
     BufferObject(GemObject obj) {
         this.obj = obj;
+    }
+
+    /** @return the object behind this facade (the package's GPU VM and Exec use it) */
+    GemObject gem() {
+        return obj;
     }
 
     /**
@@ -286,7 +293,12 @@ public final class BufferObject implements AutoCloseable {
      * @return the reservation: the object's lock and its fences
      */
     public Reservation resv() {
-        return new Reservation(obj);
+        Reservation r = resv;
+        if (r == null) {
+            r = new Reservation(obj); // a race makes two equal ones: harmless
+            resv = r;
+        }
+        return r;
     }
 
     @Override

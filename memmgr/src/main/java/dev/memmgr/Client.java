@@ -1,6 +1,8 @@
 package dev.memmgr;
 
 import dev.memmgr.internal.gem.GemFile;
+import dev.memmgr.internal.vm.VmEngine;
+import java.util.Objects;
 
 /**
  * One user's namespace of buffer objects (a DRM file): creates objects, maps handles to them,
@@ -49,15 +51,41 @@ public final class Client implements AutoCloseable {
      * @throws IllegalStateException if this client or the manager is closed
      */
     public BufferObject create(long size) {
+        return file.create(pages(size, manager.pageSize()), BufferObject::new).facade();
+    }
+
+    /**
+     * The pages an object of {@code size} bytes needs.
+     *
+     * @throws IllegalArgumentException if size is not positive or needs more than 2^31 - 1 pages
+     */
+    static int pages(long size, long pageSize) {
         if (size <= 0) {
             throw new IllegalArgumentException("size must be positive: " + size);
         }
-        long pageSize = manager.pageSize();
         long pages = size / pageSize + (size % pageSize == 0 ? 0 : 1);
         if (pages > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("size " + size + " exceeds 2^31 - 1 pages");
         }
-        return file.create((int) pages, BufferObject::new).facade();
+        return (int) pages;
+    }
+
+    /**
+     * Creates a GPU virtual address space {@code [start, start + size)} of this client. Closing
+     * the client closes its VMs.
+     *
+     * @param name shown in dumps and messages
+     * @param start the first address: a page multiple, &gt;= 0
+     * @param size bytes: a page multiple, &gt; 0, with {@code start + size} not overflowing
+     * @return the new VM, empty
+     * @throws NullPointerException if name is null
+     * @throws IllegalArgumentException if start or size is not a page multiple, start is negative,
+     *     size is not positive, or the range overflows
+     * @throws IllegalStateException if this client or the manager is closed
+     */
+    public GpuVm createVm(String name, long start, long size) {
+        Objects.requireNonNull(name, "name");
+        return new GpuVm(this, new VmEngine(file, name, start, size));
     }
 
     /**

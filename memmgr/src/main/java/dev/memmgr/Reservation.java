@@ -26,12 +26,19 @@ import java.util.Objects;
  * <p>Thread-safe. Works after the object is freed too (so that a holder can still unlock).
  */
 public final class Reservation {
+    /** The object this is the reservation of, or null for a GPU VM's own. */
     private final GemObject obj;
     private final Resv resv;
 
     Reservation(GemObject obj) {
         this.obj = obj;
         this.resv = obj.resv();
+    }
+
+    /** A GPU VM's reservation (shared by the VM's local objects). */
+    Reservation(Resv resv) {
+        this.obj = null;
+        this.resv = resv;
     }
 
     /** @return the internal reservation, for {@link Exec} */
@@ -91,7 +98,9 @@ public final class Reservation {
     public void addFence(Fence fence, FenceUsage usage) {
         Objects.requireNonNull(fence, "fence");
         resv.addFence(fence.core(), usage(usage));
-        obj.markAccessed();
+        if (obj != null) {
+            obj.markAccessed();
+        }
     }
 
     /**
@@ -142,6 +151,7 @@ public final class Reservation {
 
     @Override
     public String toString() {
-        return "Reservation[" + obj.handle() + (resv.isLocked() ? ", locked" : "") + "]";
+        return "Reservation[" + (obj == null ? "GPU VM" : "buffer object " + obj.handle())
+                + (resv.isLocked() ? ", locked" : "") + "]";
     }
 }

@@ -213,16 +213,18 @@ public final class GemFile {
 
     /**
      * Registers something that closes with this client, before its handles (a GPU VM of the
-     * client). Runs at once, in this thread, if the client is closed already.
+     * client).
+     *
+     * @return false, with nothing registered, if the client is closed already
      */
-    public void onClose(Runnable hook) {
+    public boolean onClose(Runnable hook) {
         synchronized (this) {
-            if (!closed) {
-                closeHooks.add(hook);
-                return;
+            if (closed) {
+                return false;
             }
+            closeHooks.add(hook);
+            return true;
         }
-        hook.run();
     }
 
     /** Forgets a hook of {@link #onClose} (the VM was closed on its own). */
