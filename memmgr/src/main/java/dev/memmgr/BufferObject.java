@@ -1,6 +1,7 @@
 package dev.memmgr;
 
 import dev.memmgr.internal.Access;
+import dev.memmgr.internal.dmabuf.DmaBufCore;
 import dev.memmgr.internal.gem.GemObject;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -299,6 +300,28 @@ public final class BufferObject implements AutoCloseable {
             resv = r;
         }
         return r;
+    }
+
+    /**
+     * Exports the object for sharing: its DmaBuf, which holds a reference on it until closed. An
+     * object with an open DmaBuf gets the same one again, with no further reference. An imported
+     * object gives its exporter's buffer.
+     *
+     * @return the open DmaBuf of the object
+     * @throws IllegalStateException if the object is freed or the manager closed
+     */
+    public DmaBuf export() {
+        return DmaBufCore.export(obj, DmaBuf::new, Attachment::new).facade();
+    }
+
+    /**
+     * Returns whether this object was imported from a DmaBuf of another manager: its pages are
+     * the exporter's, counted there.
+     *
+     * @return whether this object is an import from another manager
+     */
+    public boolean isImported() {
+        return obj.isImported();
     }
 
     @Override

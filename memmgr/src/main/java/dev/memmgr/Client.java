@@ -1,6 +1,9 @@
 package dev.memmgr;
 
 import dev.memmgr.internal.gem.GemFile;
+import dev.memmgr.internal.dmabuf.DmaBufCore;
+import dev.memmgr.internal.dmabuf.ImportLink;
+import dev.memmgr.internal.gem.GemObject;
 import dev.memmgr.internal.vm.VmEngine;
 import java.util.Objects;
 
@@ -68,6 +71,61 @@ public final class Client implements AutoCloseable {
             throw new IllegalArgumentException("size " + size + " exceeds 2^31 - 1 pages");
         }
         return (int) pages;
+    }
+
+    /**
+     * Imports a shared buffer into this client. From the exporter's own manager: the exporting
+     * object itself, with a new handle here holding one more reference (none if this client has
+     * a handle for it already). From another manager: an imported object of this client whose
+     * pages are the exporter's (zero copy; {@link BufferObject#isImported()}); its operations go
+     * through a dynamic attachment it owns, and its frames count in the exporter's manager only.
+     * Importing the same buffer again into this client returns the same object and takes nothing.
+     *
+     * @param buf the buffer
+     * @return the object in this client
+     * @throws NullPointerException if buf is null
+     * @throws IllegalStateException if buf is closed, or this client, its manager or the
+     *     exporter's is closed
+     */
+    public BufferObject importBuffer(DmaBuf buf) {
+        Objects.requireNonNull(buf, "buf");
+        DmaBufCore core = buf.core();
+        if (!core.isOpen()) {
+            throw new IllegalStateException("import of a closed DmaBuf");
+        }
+        GemObject exporter = core.exporter();
+        if (exporter.dev() == file.device()) {
+            file.addHandle(exporter);
+            return exporter.facade();
+        }
+        return file.importFrom(exporter, () -> new ImportLink(core, file.name()), BufferObject::new).facade();
+    }
+
+    /**
+     * Returns the handle an object has in this client: its own handle in its owner, or the one
+     * an import gave it.
+     *
+     * @param bo an object
+     * @return its handle here
+     * @throws NullPointerException if bo is null
+     * @throws NoSuchHandleException if it has no handle here
+     * @throws IllegalStateException if this client or the manager is closed
+     */
+    public int handleOf(BufferObject bo) {
+        Objects.requireNonNull(bo, "bo");
+        return file.handleOf(bo.gem());
+    }
+
+    /**
+     * Closes one handle of this client, dropping its reference: the object's own handle (as
+     * {@link BufferObject#close()}) or one an import gave it here.
+     *
+     * @param handle a handle of this client
+     * @throws NoSuchHandleException if the handle is not open here
+     * @throws IllegalStateException if this client or the manager is closed
+     */
+    public void closeHandle(int handle) {
+        file.closeHandle(handle);
     }
 
     /**

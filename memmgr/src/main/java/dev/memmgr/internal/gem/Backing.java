@@ -87,7 +87,8 @@ final class Backing {
 
     /**
      * Destroys the content of a DONTNEED object: frees frames or slots; PURGED for good. Tells
-     * the eviction listeners first, then checks again that the object may still go.
+     * the eviction listeners first (the mapping still shows the content), then checks again that
+     * the object may still go, then tears the mapping down.
      *
      * @return frames freed; 0 when skipped
      */
@@ -96,10 +97,10 @@ final class Backing {
         if (!o.reclaimableLocked(LruNode.PURGE)) {
             return 0;
         }
-        o.teardownMapping();
         if (!notifyListenersLocked(o, true) || !o.reclaimableLocked(LruNode.PURGE)) {
             return 0; // a listener changed the object (pinned it, took it back, freed it...)
         }
+        o.teardownMapping(); // after the listeners: they may still read the old mapping
         BoState st = o.state();
         PageTable old = o.table();
         o.transition(BoState.PURGED, null);
@@ -129,11 +130,11 @@ final class Backing {
         if (!dev.allocateSlots(n, slots)) {
             return 0;
         }
-        o.teardownMapping();
         if (!notifyListenersLocked(o, false) || !o.reclaimableLocked(LruNode.EVICT) || o.table() != old) {
             dev.freeSlots(slots);
             return 0;
         }
+        o.teardownMapping(); // after the listeners: they may still read the old mapping
         ExtentList frames = new ExtentList();
         old.units(frames);
         try {

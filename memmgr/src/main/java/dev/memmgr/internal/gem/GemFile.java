@@ -7,8 +7,12 @@ import dev.memmgr.NoSuchHandleException;
 import dev.memmgr.internal.resv.Resv;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Object2IntHashMap;
 
 /**
  * A client (drm_file): a namespace of handles to buffer objects, and the per-client statistics.
@@ -26,6 +30,12 @@ public final class GemFile {
     /** Open addressing at a 0.9 load factor: about 9 bytes per handle instead of 12 to 25. */
     private final Int2ObjectHashMap<GemObject> handles = new Int2ObjectHashMap<>(16, 0.9f);
     private int nextHandle = 1;
+    /** Handles of objects owned by other clients (same-manager imports); guarded by this monitor. */
+    private final Object2IntHashMap<GemObject> secondary = new Object2IntHashMap<>(-1);
+    /** References of secondary handles closed under the monitor, dropped after it. */
+    private final List<GemObject> pendingDrops = new ArrayList<>(0);
+    /** Imports made here, by exporter; guarded by this monitor. */
+    private final Map<GemObject, GemObject> imports = new HashMap<>(0);
     /** What closes with the client before its handles (its GPU VMs); guarded by this monitor. */
     private final List<Runnable> closeHooks = new ArrayList<>(0);
     private volatile boolean closed;
@@ -92,6 +102,51 @@ public final class GemFile {
      * local to it (they lock together, and are busy together).
      */
     public GemObject create(int pages, Function<GemObject, BufferObject> facadeFactory, Resv resv) {
+        return newObject(pages, facadeFactory, resv, null);
+    }
+
+    /**
+     * Imports an object of another manager into this client (a new handle), or returns the
+     * import made earlier here for the same exporter, with no new reference. The import shares
+     * the exporter's reservation; its operations go through {@code pages}.
+     *
+     * @param pages made for a new import only; its {@link ImportedPages#released()} is called if
+     *     the import is not kept
+     * @throws IllegalStateException if this client or the manager is closed
+     */
+    public GemObject importFrom(GemObject exporter, Supplier<ImportedPages> pages, Function<GemObject, BufferObject> facadeFactory) {
+        synchronized (this) {
+            checkOpen();
+            GemObject existing = imports.get(exporter);
+            if (existing != null && existing.isHandleOpen() && !existing.isDying()) {
+                return existing;
+            }
+        }
+        ImportedPages imp = pages.get();
+        GemObject obj;
+        try {
+            obj = newObject(exporter.pages(), facadeFactory, exporter.resv(), imp);
+        } catch (RuntimeException | Error e) {
+            imp.released();
+            throw e;
+        }
+        synchronized (this) {
+            imports.put(exporter, obj);
+        }
+        return obj;
+    }
+
+    /** Forgets a freed import (its free path). */
+    void forgetImport(GemObject obj) {
+        synchronized (this) {
+            ImportedPages imp = obj.imported();
+            if (imp != null && imports.get(imp.exporter()) == obj) {
+                imports.remove(imp.exporter());
+            }
+        }
+    }
+
+    private GemObject newObject(int pages, Function<GemObject, BufferObject> facadeFactory, Resv resv, ImportedPages imp) {
         if (pages <= 0) {
             throw new IllegalArgumentException("pages must be positive: " + pages);
         }
@@ -103,18 +158,119 @@ public final class GemFile {
             GemObject obj;
             synchronized (this) {
                 checkOpen();
-                int h = nextHandle;
-                while (h <= 0 || handles.containsKey(h)) {
-                    h = h <= 0 ? 1 : h + 1;
-                }
-                nextHandle = h + 1;
-                obj = new GemObject(this, pages, h, resv, facadeFactory);
+                int h = nextHandleLocked();
+                obj = new GemObject(this, pages, h, resv, imp, facadeFactory);
                 handles.put(h, obj);
             }
             obj.register();
             return obj;
         } finally {
             gate.exit();
+        }
+    }
+
+    private int nextHandleLocked() {
+        int h = nextHandle;
+        while (h <= 0 || handles.containsKey(h)) {
+            h = h <= 0 ? 1 : h + 1;
+        }
+        nextHandle = h + 1;
+        return h;
+    }
+
+    /**
+     * Gives an object of this manager a handle in this client (a same-manager import), holding
+     * one lifetime reference; an object with a handle here already keeps it and takes nothing.
+     *
+     * @return the object's handle in this client
+     * @throws IllegalStateException if this client or the manager is closed, or the object freed
+     */
+    public int addHandle(GemObject obj) {
+        synchronized (this) {
+            checkOpen();
+            if (isOwnHandleLocked(obj)) {
+                return obj.handle();
+            }
+            int existing = secondary.getValue(obj);
+            if (existing != secondary.missingValue()) {
+                return existing;
+            }
+            obj.retainLifetime(); // a CAS: fine under this leaf monitor
+            int h = nextHandleLocked();
+            handles.put(h, obj);
+            secondary.put(obj, h);
+            obj.extraHandle(1);
+            return h;
+        }
+    }
+
+    private boolean isOwnHandleLocked(GemObject obj) {
+        return obj.file() == this && obj.isHandleOpen() && handles.get(obj.handle()) == obj;
+    }
+
+    /**
+     * @return the handle the object has in this client
+     * @throws NoSuchHandleException if it has none
+     */
+    public int handleOf(GemObject obj) {
+        synchronized (this) {
+            checkOpen();
+            if (isOwnHandleLocked(obj)) {
+                return obj.handle();
+            }
+            int h = secondary.getValue(obj);
+            if (h == secondary.missingValue()) {
+                throw new NoSuchHandleException("buffer object " + obj.handle() + " has no handle in client '" + name + "'");
+            }
+            return h;
+        }
+    }
+
+    /**
+     * Closes one handle of this client, dropping its reference.
+     *
+     * @throws NoSuchHandleException if the handle is not open here
+     */
+    public void closeHandle(int handle) {
+        GemObject obj;
+        synchronized (this) {
+            checkOpen();
+            obj = handles.get(handle);
+            if (obj == null) {
+                throw new NoSuchHandleException("no handle " + handle + " in client '" + name + "'");
+            }
+            if (obj.file() != this || obj.handle() != handle) {
+                dropSecondaryLocked(handle, obj);
+                obj = null;
+            }
+        }
+        if (obj != null) {
+            obj.closeHandle(); // the owner's handle
+        } else {
+            dropPending();
+        }
+    }
+
+    /** Takes a secondary handle out; the caller drops the reference after leaving the monitor. */
+    private void dropSecondaryLocked(int handle, GemObject obj) {
+        handles.remove(handle);
+        secondary.remove(obj);
+        obj.extraHandle(-1);
+        pendingDrops.add(obj);
+    }
+
+    /** Drops the references of secondary handles closed under the monitor (no lock held). */
+    private void dropPending() {
+        List<GemObject> drops;
+        synchronized (this) {
+            if (pendingDrops.isEmpty()) {
+                return;
+            }
+            drops = new ArrayList<>(pendingDrops);
+            pendingDrops.clear();
+        }
+        for (GemObject o : drops) {
+            o.dropLifetime();
         }
     }
 
@@ -144,8 +300,9 @@ public final class GemFile {
 
     /**
      * Per-client statistics over the objects with open handles (drm-usage-stats): total size,
-     * shared (none until buffer sharing exists), resident and evicted bytes, purgeable (DONTNEED,
-     * unpinned, resident, not active) and active (any unsignaled fence) bytes.
+     * shared (exported, imported, or with handles in another client too), resident and evicted
+     * bytes of frames and slots of this manager (an import's pages are its exporter's), purgeable
+     * (DONTNEED, unpinned, resident, not active) and active (any unsignaled fence) bytes.
      */
     public ClientStats stats() {
         List<GemObject> objs;
@@ -159,6 +316,7 @@ public final class GemFile {
         long purgeable = 0;
         long active = 0;
         long evicted = 0;
+        long shared = 0;
         for (GemObject o : objs) {
             if (o.isFreed()) {
                 continue;
@@ -177,8 +335,11 @@ public final class GemFile {
             if (busy) {
                 active += o.size();
             }
+            if (o.isShared()) {
+                shared += o.size();
+            }
         }
-        return new ClientStats(total, 0, resident, purgeable, active, evicted);
+        return new ClientStats(total, shared, resident, purgeable, active, evicted);
     }
 
     /** The drm-usage-stats text of this client (see {@code Client.fdinfo()}). */
@@ -243,12 +404,23 @@ public final class GemFile {
                 return;
             }
             closed = true;
-            open = new ArrayList<>(handles.values());
+            open = new ArrayList<>();
+            handles.forEach((h, o) -> {
+                if (o.file() == this && o.handle() == h) {
+                    open.add(o);
+                } else {
+                    secondary.remove(o);
+                    o.extraHandle(-1);
+                    pendingDrops.add(o);
+                }
+            });
+            handles.clear();
             hooks = new ArrayList<>(closeHooks);
             closeHooks.clear();
         }
         dev.fileClosed(this);
         hooks.forEach(Runnable::run);
+        dropPending();
         for (GemObject o : open) {
             o.closeHandle();
         }

@@ -100,13 +100,27 @@ public final class GemObject extends LruNode {
     private boolean lruDirty;
     /** The cached vmap: kept after the last view closes, torn down before frames go. */
     private volatile Vmapping mapping;
+    /** Mapped dma-buf attachments using {@link #mapping} besides the vmaps; reservation. */
+    private int attachMaps;
+    /** Handles in clients other than the owner (same-manager imports); the client's monitor. */
+    private volatile int extraHandles;
+    /** Whether a DmaBuf of this object is open or still attached. */
+    private volatile boolean exported;
+    /** Set for an object imported from another manager: its operations go there. */
+    private final ImportedPages imported;
 
-    /** @param resv the reservation: a new one, or a GPU VM's for the VM's local objects */
-    GemObject(GemFile file, int pages, int handle, Resv resv, Function<GemObject, BufferObject> facadeFactory) {
+    /**
+     * @param resv the reservation: a new one, a GPU VM's for the VM's local objects, or the
+     *     exporter's for an import
+     * @param imported the exporter's side of an import, or null
+     */
+    GemObject(GemFile file, int pages, int handle, Resv resv, ImportedPages imported,
+              Function<GemObject, BufferObject> facadeFactory) {
         this.file = file;
         this.pages = pages;
         this.handle = handle;
         this.resv = resv;
+        this.imported = imported;
         this.facade = facadeFactory.apply(this);
     }
 
@@ -395,7 +409,42 @@ public final class GemObject extends LruNode {
     }
 
     public Residency residency() {
+        ImportedPages imp = imported;
+        if (imp != null && state != BoState.FREED) {
+            try {
+                return imp.residency();
+            } catch (IllegalStateException exporterGone) {
+                return Residency.UNPOPULATED;
+            }
+        }
         return state.residency();
+    }
+
+    // ---- sharing ---------------------------------------------------------------------------
+
+    /** @return whether this object was imported from another manager */
+    public boolean isImported() {
+        return imported != null;
+    }
+
+    /** @return the exporter's side of an import, or null */
+    public ImportedPages imported() {
+        return imported;
+    }
+
+    /** @return shared: exported, imported, or with handles in more than one client */
+    public boolean isShared() {
+        return exported || imported != null || extraHandles > 0;
+    }
+
+    /** Marks whether a DmaBuf of this object is alive (the dma-buf layer, reservation held or not). */
+    public void exported(boolean on) {
+        exported = on;
+    }
+
+    /** Counts a handle of another client (same-manager import); called under that client's monitor. */
+    void extraHandle(int delta) {
+        extraHandles += delta;
     }
 
     /** @return backed pages (frames when resident, slots when evicted); a snapshot */
@@ -495,7 +544,11 @@ public final class GemObject extends LruNode {
     void getPagesLocked() {
         checkContentLocked();
         markAccessed();
-        if (useCount == 0 || !isFullyResident()) {
+        if (imported != null) {
+            if (useCount == 0) {
+                imported.getPages();
+            }
+        } else if (useCount == 0 || !isFullyResident()) {
             Backing.ensureResidentLocked(this, 0, pages);
         }
         if ((int) USE.getAndAdd(this, 1) == 0) {
@@ -516,6 +569,9 @@ public final class GemObject extends LruNode {
         }
         if (was == 1) {
             lruDirty = true;
+            if (imported != null) {
+                imported.putPages();
+            }
         }
     }
 
@@ -544,8 +600,17 @@ public final class GemObject extends LruNode {
         markAccessed();
         if (pinCount == 0) {
             getPagesLocked(); // the one use all pins hold together
+            if (imported != null) {
+                try {
+                    imported.pin();
+                } catch (RuntimeException | Error e) {
+                    putPagesLocked(true);
+                    throw e;
+                }
+            } else {
+                dev().pinnedFrames(pages);
+            }
             PIN.getAndAdd(this, 1);
-            dev().pinnedFrames(pages);
             lruDirty = true;
         } else {
             PIN.getAndAdd(this, 1);
@@ -565,7 +630,11 @@ public final class GemObject extends LruNode {
                     : "unpin() without a matching pin()");
         }
         if (was == 1) {
-            dev().pinnedFrames(-pages);
+            if (imported != null) {
+                imported.unpin();
+            } else {
+                dev().pinnedFrames(-pages);
+            }
             putPagesLocked(true);
             lruDirty = true;
         }
@@ -580,7 +649,7 @@ public final class GemObject extends LruNode {
      * @return the mapping's segment
      */
     public MemorySegment vmap() {
-        if (Counts.incNotZero(VMAP, this, false)) {
+        if (imported == null && Counts.incNotZero(VMAP, this, false)) {
             // read after the increment: the mapping cannot change while the count stays above
             // zero, except that dying() tears it down
             Vmapping m = mapping;
@@ -596,7 +665,7 @@ public final class GemObject extends LruNode {
 
     /** Closes one vmap; the last one drops the vmaps' pin (the mapping stays cached). */
     public void vunmap() {
-        if (Counts.decNotOne(VMAP, this)) {
+        if (imported == null && Counts.decNotOne(VMAP, this)) {
             return;
         }
         boolean locked;
@@ -644,6 +713,58 @@ public final class GemObject extends LruNode {
         });
     }
 
+    /** @return the mapped dma-buf attachments using the mapping (reservation held) */
+    int attachMapsLocked() {
+        return attachMaps;
+    }
+
+    /**
+     * A dma-buf attachment maps the object: a static one pins it, a dynamic one takes a page use;
+     * either way the object is made resident and mapped. Reservation held (asserted).
+     *
+     * @return the segment of the object's mapping, shared with its vmaps
+     * @throws PurgedException if the object was purged
+     * @throws IllegalStateException if a static map is asked of a DONTNEED object
+     */
+    public MemorySegment attachMapLocked(boolean pin) {
+        checkContentLocked();
+        if (pin) {
+            pinLocked();
+        } else {
+            getPagesLocked();
+        }
+        try {
+            Vmaps.ensureMappedLocked(this);
+        } catch (RuntimeException | Error e) {
+            if (pin) {
+                unpinLocked();
+            } else {
+                putPagesLocked(false);
+            }
+            throw e;
+        }
+        attachMaps++;
+        return mapping.segment();
+    }
+
+    /** Undoes {@link #attachMapLocked}: drops the pin or the page use. Reservation held (asserted). */
+    public void attachUnmapLocked(boolean pin) {
+        assertLocked();
+        if (attachMaps <= 0) {
+            throw new IllegalStateException("attachment unmap without a map");
+        }
+        attachMaps--;
+        if (state == BoState.FREED) {
+            return;
+        }
+        if (pin) {
+            unpinLocked();
+        } else {
+            putPagesLocked(false);
+        }
+        Vmaps.idleIfUnusedLocked(this);
+    }
+
     int incVmapLocked() {
         assertLocked();
         return (int) VMAP.getAndAdd(this, 1);
@@ -664,6 +785,10 @@ public final class GemObject extends LruNode {
             return;
         }
         Backing.checkUserSegment(dst, "destination");
+        if (imported != null) {
+            locked(o -> o.imported.read(offset, dst));
+            return;
+        }
         locked(o -> Backing.readLocked(o, offset, dst));
     }
 
@@ -674,6 +799,10 @@ public final class GemObject extends LruNode {
             return;
         }
         Backing.checkUserSegment(src, "source");
+        if (imported != null) {
+            locked(o -> o.imported.write(offset, src));
+            return;
+        }
         locked(o -> Backing.writeLocked(o, offset, src));
     }
 
@@ -684,6 +813,10 @@ public final class GemObject extends LruNode {
      * @throws PurgedException if it was purged
      */
     public void swapIn() {
+        if (imported != null) {
+            imported.exporter().swapIn();
+            return;
+        }
         locked(o -> {
             o.checkContentLocked();
             if (o.state == BoState.EVICTED) {
@@ -699,6 +832,9 @@ public final class GemObject extends LruNode {
 
     private boolean madviseLocked(Madvise advice) {
         assertLocked();
+        if (imported != null) {
+            return imported.madvise(advice);
+        }
         if (state == BoState.PURGED) {
             return false;
         }
@@ -799,7 +935,7 @@ public final class GemObject extends LruNode {
         GemDevice dev = dev();
         dev.lru().remove(this);
         teardownMapping();
-        if (pins > 0) {
+        if (pins > 0 && imported == null) {
             dev.pinnedFrames(-pages);
         }
         if (!closing && t != null) {
@@ -807,6 +943,10 @@ public final class GemObject extends LruNode {
         }
         dev.removeListeners(this);
         resv.wakeWaiters();
+        if (imported != null) {
+            file.forgetImport(this);
+            imported.released(); // never blocks: it defers what needs the exporter's lock
+        }
     }
 
     @Override

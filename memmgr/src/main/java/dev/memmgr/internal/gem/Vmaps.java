@@ -32,15 +32,24 @@ final class Vmaps {
             throw new IllegalStateException("vmap of a DONTNEED object: vmap pins, and a pinned object may not be purgeable");
         }
         o.markAccessed();
+        ImportedPages imp = o.imported();
+        if (imp != null) { // an import shows the exporter's view
+            if (o.vmapCount() == 0) {
+                o.pinLocked();
+                try {
+                    imp.vmap();
+                } catch (RuntimeException | Error e) {
+                    o.unpinLocked();
+                    throw e;
+                }
+            }
+            o.incVmapLocked();
+            return imp.view();
+        }
         if (o.vmapCount() == 0) {
             o.pinLocked();
             try {
-                Vmapping m = o.mapping();
-                if (m == null) {
-                    o.setMappingLocked(mapLocked(o));
-                } else {
-                    m.markInUse();
-                }
+                ensureMappedLocked(o);
             } catch (RuntimeException | Error e) {
                 o.unpinLocked();
                 throw e;
@@ -61,9 +70,32 @@ final class Vmaps {
         if (was != 1) {
             return; // more views open, or freed meanwhile (sentinel): nothing else to drop
         }
+        ImportedPages imp = o.imported();
+        if (imp != null) {
+            imp.vunmap();
+        }
         o.unpinLocked();
+        idleIfUnusedLocked(o);
+    }
+
+    /**
+     * Makes sure the object is mapped (a pinned or used, fully resident object): reuses the
+     * cached mapping, or compacts and maps. Reservation held.
+     */
+    static void ensureMappedLocked(GemObject o) {
+        o.assertLocked();
         Vmapping m = o.mapping();
-        if (m != null) {
+        if (m == null) {
+            o.setMappingLocked(mapLocked(o));
+        } else {
+            m.markInUse();
+        }
+    }
+
+    /** Leaves the cached mapping idle (the budget may take it back) once no view or attachment uses it. */
+    static void idleIfUnusedLocked(GemObject o) {
+        Vmapping m = o.mapping();
+        if (m != null && o.vmapCount() == 0 && o.attachMapsLocked() == 0) {
             m.markIdle(() -> tryDropIdle(o, m));
         }
     }
@@ -77,7 +109,7 @@ final class Vmaps {
             return false;
         }
         try {
-            if (o.vmapCount() != 0 || o.mapping() != m) {
+            if (o.vmapCount() != 0 || o.attachMapsLocked() != 0 || o.mapping() != m) {
                 return false;
             }
             o.teardownMapping();
