@@ -33,12 +33,11 @@ import org.openjdk.jmh.annotations.Warmup;
  *     frames form one run (one {@code mmap}), then close, then the cached mapping is dropped so
  *     that every operation maps again. Includes the unmap (a shared arena close).</li>
  * <li>{@code vmapColdScattered}: the same for an object whose frames are all apart while a free
- *     run of its size exists: the vmap first moves it into that run (compaction: a copy of its
+ *     run of its size exists, freed by an object a moment before (its frames still in memory, as
+ *     after any churn): the vmap first moves the object into that run (compaction: a copy of its
  *     pages), then maps it with one {@code mmap}. Before each operation (not timed) a fresh
- *     scattered object is made: one-page holes are left between spacer objects, a reserve object
- *     holds the free run while the new object is populated (so it lands in the holes), then the
- *     reserve is freed. Target (DESIGN.md section 5): at most 3 x {@code vmapColdContiguous} at
- *     256 pages.</li>
+ *     scattered object is made in one-page holes between spacer objects. Target (DESIGN.md
+ *     section 5): at most 3 x {@code vmapColdContiguous} at 256 pages.</li>
  * </ul>
  */
 @State(Scope.Thread)
@@ -68,8 +67,9 @@ public class VmapBench {
         contiguous = client.create((long) pages * page);
         contiguous.getPages();
         contiguousGem = Access.gem(contiguous);
-        // holes: one-page spacers side by side, every other one freed; the rest of memory stays
-        // free as one run, which each operation's reserve takes while its object is populated
+        // holes: one-page spacers side by side, every other one freed; then a run of the object's
+        // size that was just used (its frames still in memory, as after any churn); then a filler
+        // takes every other free frame, so the holes and that run are all that is free
         List<BufferObject> spacers = new ArrayList<>();
         for (int i = 0; i < 2 * pages; i++) {
             BufferObject sp = client.create(page);
@@ -77,9 +77,16 @@ public class VmapBench {
             sp.putPages();
             spacers.add(sp);
         }
+        BufferObject run = client.create((long) pages * page);
+        run.getPages();
+        run.putPages();
         for (int i = 0; i < spacers.size(); i += 2) {
             spacers.get(i).close();
         }
+        BufferObject filler = client.create(mm.stats().free() - (long) pages * page - (long) pages * page);
+        filler.getPages();
+        filler.putPages();
+        run.close();
         this.client = client;
     }
 
@@ -106,7 +113,11 @@ public class VmapBench {
         return size;
     }
 
-    /** A fresh scattered object for each operation, and a free run to compact it into (not timed). */
+    /**
+     * A fresh scattered object for each operation (not timed): a holder takes the free run (an
+     * exact fit), the object then only finds the holes, and the holder gives the run back. The
+     * vmap moves the object into the run and frees the holes; closing it frees the run again.
+     */
     @State(Scope.Thread)
     public static class Scattered {
         BufferObject object;
@@ -115,19 +126,19 @@ public class VmapBench {
         @Setup(Level.Invocation)
         public void scatter(VmapBench b) {
             long bytes = (long) b.pages * b.mm.pageSize();
-            BufferObject reserve = b.client.create(b.mm.stats().free() - bytes); // every free frame but the holes
-            reserve.getPages();
+            BufferObject holder = b.client.create(bytes);
+            holder.getPages(); // the exact fit: the run
             object = b.client.create(bytes);
-            object.getPages(); // no run fits: the holes
+            object.getPages(); // no run left: the holes
             object.putPages();
-            reserve.putPages();
-            reserve.close(); // the free run is back
+            holder.putPages();
+            holder.close();
             gem = Access.gem(object);
         }
 
         @TearDown(Level.Invocation)
         public void unscatter() {
-            object.close(); // its run is free again; compaction gave the holes back
+            object.close();
         }
     }
 

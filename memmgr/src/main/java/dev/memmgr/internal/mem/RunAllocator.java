@@ -128,8 +128,11 @@ public final class RunAllocator implements AutoCloseable {
     }
 
     /**
-     * Allocates one contiguous run of {@code n} units (good fit, as {@link #allocate}) and marks
-     * it clean: the caller overwrites every unit, so dirty ones are not reported.
+     * Allocates one contiguous run of {@code n} units and marks it clean: the caller overwrites
+     * every unit, so dirty ones are not reported. Prefers n dirty units in a row: they are still
+     * in memory, while a fresh or punched unit costs the OS a page allocation and zeroing on first
+     * touch (measured: 256 pages copied into punched memfd pages took 600 us, into resident ones
+     * 20 us); else good fit, as {@link #allocate}.
      *
      * @return the first unit of the run, or -1, with nothing allocated, when no free run is that long
      * @throws IllegalStateException once closed
@@ -144,7 +147,10 @@ public final class RunAllocator implements AutoCloseable {
             if (n > freeCount) {
                 return -1;
             }
-            int start = findFit(n);
+            int start = dirty == null ? -1 : findDirtyWindow(n);
+            if (start < 0) {
+                start = findFit(n);
+            }
             if (start >= 0) {
                 take(start, n, null, null);
             }
@@ -307,6 +313,51 @@ public final class RunAllocator implements AutoCloseable {
             a = nextFree(b);
         }
         return bestStart;
+    }
+
+    /**
+     * Good fit among the free runs that hold n dirty units in a row: the shortest such run of the
+     * first {@value #FIT_SCAN_LIMIT} that fit (at once on an exact fit).
+     *
+     * @return the first unit of the dirty window in that run, or -1 when no run holds one
+     */
+    private int findDirtyWindow(int n) {
+        int best = -1;
+        int bestLength = Integer.MAX_VALUE;
+        int fits = 0;
+        for (int a = nextFree(0); a < capacity; ) {
+            int b = nextUsed(a);
+            int length = b - a;
+            if (length >= n) {
+                if (length < bestLength) {
+                    int w = dirtyWindow(a, b, n);
+                    if (w >= 0) {
+                        best = w;
+                        bestLength = length;
+                        if (length == n) {
+                            return w;
+                        }
+                    }
+                }
+                if (++fits >= FIT_SCAN_LIMIT) {
+                    break;
+                }
+            }
+            a = nextFree(b);
+        }
+        return best;
+    }
+
+    /** @return the first of n dirty units in a row within [a, b), or -1 */
+    private int dirtyWindow(int a, int b, int n) {
+        for (int d = dirty.nextOne(a, b); d < b; ) {
+            int e = dirty.nextZero(d, b);
+            if (e - d >= n) {
+                return d;
+            }
+            d = e < b ? dirty.nextOne(e, b) : b;
+        }
+        return -1;
     }
 
     /**

@@ -99,7 +99,7 @@ class RunAllocatorPlacementTest {
         return l.toString();
     }
 
-    /** The original algorithm on bitsets. */
+    /** The algorithm on bitsets, written plainly: the original one, and allocateRun's preference for dirty units. */
     private static final class Model {
         final int capacity;
         final BitSet used = new BitSet();
@@ -169,11 +169,45 @@ class RunAllocatorPlacementTest {
             return true;
         }
 
+        /** Good fit among runs holding n dirty units in a row (their first such window), else good fit. */
+        int findDirtyWindow(int n) {
+            int best = -1;
+            int bestLength = Integer.MAX_VALUE;
+            int fits = 0;
+            for (int[] r : runs()) {
+                if (r[1] >= n) {
+                    if (r[1] < bestLength) {
+                        int w = -1;
+                        for (int d = r[0]; d + n <= r[0] + r[1]; d++) {
+                            if (dirty.nextClearBit(d) >= d + n) {
+                                w = d;
+                                break;
+                            }
+                        }
+                        if (w >= 0) {
+                            best = w;
+                            bestLength = r[1];
+                            if (r[1] == n) {
+                                return w;
+                            }
+                        }
+                    }
+                    if (++fits >= FIT_SCAN_LIMIT) {
+                        break;
+                    }
+                }
+            }
+            return best;
+        }
+
         int allocateRun(int n) {
             if (n > capacity - used.cardinality()) {
                 return -1;
             }
-            int start = findFit(n);
+            int start = findDirtyWindow(n);
+            if (start < 0) {
+                start = findFit(n);
+            }
             if (start >= 0) {
                 take(start, n, null, null);
             }

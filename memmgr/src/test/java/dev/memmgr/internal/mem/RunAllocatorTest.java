@@ -141,6 +141,19 @@ class RunAllocatorTest {
     }
 
     @Test
+    void allocateRunPrefersUnitsStillInMemoryOverPunchedOnes() {
+        RunAllocator a = new RunAllocator(300, true);
+        assertTrue(a.allocate(300, new ExtentList(), new ExtentList()));
+        a.free(0, 20); // will be punched: clean
+        a.trimDirty((s, l) -> { });
+        a.free(100, 30); // dirty: still in memory, a longer run
+        assertEquals(100, a.allocateRun(20), "the dirty run, though longer than the clean exact fit");
+        a.free(200, 10);
+        a.free(211, 10); // dirty, but not 20 in a row
+        assertEquals(0, a.allocateRun(20), "no dirty window of 20: good fit");
+    }
+
+    @Test
     void allocateRunTakesTheBestFittingRunAndCleansItsDirtyUnits() {
         RunAllocator a = new RunAllocator(200, true);
         ExtentList all = new ExtentList();
