@@ -4,7 +4,9 @@ import dev.memmgr.internal.Access;
 import dev.memmgr.internal.gem.DeviceConfig;
 import dev.memmgr.internal.gem.GemDevice;
 import dev.memmgr.internal.gem.GemFile;
+import dev.memmgr.internal.resv.Timeouts;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -164,6 +166,7 @@ public final class MemoryManager implements AutoCloseable {
         private double low = 0.05;
         private double high = 0.10;
         private boolean backgroundReclaim = true;
+        private Duration evictionWait = Duration.ZERO;
 
         private Builder() {
         }
@@ -260,6 +263,27 @@ public final class MemoryManager implements AutoCloseable {
         }
 
         /**
+         * Lets an allocation that finds only busy objects in its way (unsignaled fences of GPU
+         * work) wait up to this long for one to go idle before it fails with
+         * GpuOutOfMemoryException, as TTM's eviction waits for the GPU when allowed. Default zero:
+         * busy objects are skipped and the allocation fails at once. The wait happens in the
+         * allocating thread, which may hold its object's reservation.
+         *
+         * @param wait zero or positive
+         * @return this builder
+         * @throws NullPointerException if wait is null
+         * @throws IllegalArgumentException if wait is negative
+         */
+        public Builder evictionWait(Duration wait) {
+            Objects.requireNonNull(wait, "wait");
+            if (wait.isNegative()) {
+                throw new IllegalArgumentException("eviction wait must not be negative: " + wait);
+            }
+            this.evictionWait = wait;
+            return this;
+        }
+
+        /**
          * Creates the manager: the memfd of frames, the swap file, the reclaim thread.
          *
          * @return a new manager
@@ -279,7 +303,7 @@ public final class MemoryManager implements AutoCloseable {
                 throw new IllegalArgumentException("swap of " + swapBytes + " bytes is smaller than a page");
             }
             return new MemoryManager(GemDevice.create(new DeviceConfig(capacity, pageSize, swapFile, swapBytes,
-                    noSwap, low, high, backgroundReclaim)));
+                    noSwap, low, high, backgroundReclaim, Timeouts.nanos(evictionWait))));
         }
     }
 }

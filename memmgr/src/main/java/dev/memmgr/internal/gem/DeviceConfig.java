@@ -13,7 +13,9 @@ import java.nio.file.Path;
  * @param lowWatermark fraction of capacity below which background reclaim starts
  * @param highWatermark fraction of capacity background reclaim restores
  * @param backgroundReclaim whether the background reclaim thread runs
+ * @param evictionWaitNanos how long an allocation may wait for busy objects to go idle (0: not at all)
  */
 public record DeviceConfig(long capacity, int pageSize, Path swapFile, long swapBytes, boolean noSwap,
-                           double lowWatermark, double highWatermark, boolean backgroundReclaim) {
+                           double lowWatermark, double highWatermark, boolean backgroundReclaim,
+                           long evictionWaitNanos) {
 }

@@ -11,6 +11,7 @@ import dev.memmgr.internal.mem.Vmapping;
 import dev.memmgr.internal.reclaim.Lru;
 import dev.memmgr.internal.reclaim.LruNode;
 import dev.memmgr.internal.reclaim.ReclaimThread;
+import dev.memmgr.internal.reclaim.ScanStats;
 import dev.memmgr.internal.reclaim.Shrinker;
 import dev.memmgr.internal.swap.SwapSpace;
 import java.nio.file.Path;
@@ -46,6 +47,7 @@ public final class GemDevice {
     private final int pageShift;
     private final int lowFrames;
     private final int highFrames;
+    private final long evictionWaitNanos;
     private final AtomicLong pinnedFrames = new AtomicLong();
     private final AtomicLong evictions = new AtomicLong();
     private final AtomicLong swapIns = new AtomicLong();
@@ -64,6 +66,7 @@ public final class GemDevice {
         int total = mem.frames();
         this.lowFrames = (int) Math.ceil(c.lowWatermark() * total);
         this.highFrames = Math.max(lowFrames, (int) Math.ceil(c.highWatermark() * total));
+        this.evictionWaitNanos = c.evictionWaitNanos();
         this.shrinker = new Shrinker(lru, () -> swap != null && swap.freeSlots() > 0, gate::isClosed);
         this.reclaimThread = c.backgroundReclaim()
                 ? new ReclaimThread("memmgr-reclaim", () -> highFrames - frames.freeFrames(),
@@ -235,20 +238,49 @@ public final class GemDevice {
                     + frames.capacity() + " pages");
         }
         int stalls = 0;
+        ScanStats why = new ScanStats();
+        long waitUntil = evictionWaitNanos > 0 ? System.nanoTime() + evictionWaitNanos : 0;
         while (!frames.allocate(n, out, unzeroed)) {
             if (gate.isClosed()) { // an eviction listener closed the manager during direct reclaim
                 throw closedException();
             }
             long missing = (long) n - frames.freeFrames();
-            long freed = missing > 0 ? shrinker.scan(missing) : 0;
+            why.clear();
+            long freed = missing > 0 ? shrinker.scan(missing, why) : 0;
             if (freed == 0 && ++stalls >= DIRECT_RECLAIM_STALLS) {
-                throw new GpuOutOfMemoryException("cannot allocate " + n + " pages: " + frames.freeFrames()
-                        + " free and nothing more reclaimable (pinned, busy, locked, or swap full)");
+                long left = waitUntil - System.nanoTime();
+                if (waitUntil != 0 && left > 0 && why.firstBusy() != null) {
+                    ((GemObject) why.firstBusy()).reclaimAwaitIdle(left); // as TTM waits for the GPU when allowed
+                    stalls = 0;
+                    continue;
+                }
+                throw new GpuOutOfMemoryException(outOfMemory(n, why));
             }
         }
         if (reclaimThread != null && frames.freeFrames() < lowFrames) {
             reclaimThread.wake();
         }
+    }
+
+    /** The message of a failed allocation: what kept the shrinker from freeing enough. */
+    private String outOfMemory(int n, ScanStats why) {
+        long page = 1L << pageShift;
+        StringBuilder sb = new StringBuilder("cannot allocate ").append(n).append(" pages (")
+                .append(Sizes.text((long) n * page)).append("): ").append(Sizes.text((long) frames.freeFrames() * page))
+                .append(" free, and nothing more reclaimable: ")
+                .append(Sizes.text(pinnedFrames.get() * page)).append(" pinned, ")
+                .append(Sizes.text(why.busyFrames() * page)).append(" busy (unsignaled fences), ")
+                .append(Sizes.text(why.lockedFrames() * page)).append(" locked by other threads");
+        long evictable = lru.frames(Lru.INACTIVE) + lru.frames(Lru.ACTIVE);
+        if (swap == null) {
+            sb.append(", ").append(Sizes.text(evictable * page)).append(" evictable but no swap");
+        } else if (swap.freeSlots() == 0) {
+            sb.append(", ").append(Sizes.text(evictable * page)).append(" evictable but the swap is full");
+        }
+        if (evictionWaitNanos > 0) {
+            sb.append(" (waited up to ").append(evictionWaitNanos / 1_000_000).append(" ms for busy objects)");
+        }
+        return sb.toString();
     }
 
     void freeFrames(ExtentList units) {

@@ -874,11 +874,19 @@ public final class GemObject extends LruNode {
     @Override
     protected int reclaimLocked(int mode) {
         assertLocked();
+        if (resv.isBusy()) {
+            return SKIP_BUSY;
+        }
         try {
             return mode == PURGE ? Backing.purgeLocked(this) : Backing.evictLocked(this);
         } finally {
             syncLruLocked();
         }
+    }
+
+    @Override
+    protected boolean reclaimAwaitIdle(long nanos) {
+        return resv.awaitIdle(dev.memmgr.internal.resv.Usage.BOOKKEEP, java.time.Duration.ofNanos(nanos));
     }
 
     /**

@@ -16,6 +16,8 @@ public abstract class LruNode {
     public static final int PURGE = 1;
     /** Reclaim mode: write the content of a WILLNEED object to swap and free its frames. */
     public static final int EVICT = 2;
+    /** {@link #reclaimLocked} result: skipped because busy (an unsignaled fence). */
+    public static final int SKIP_BUSY = -1;
 
     LruNode prev;
     LruNode next;
@@ -66,7 +68,16 @@ public abstract class LruNode {
      * room for eviction), updating its LRU list. Must not throw: a failure leaves the object as
      * it was and returns 0.
      *
-     * @return frames freed; 0 when the object was skipped or nothing was freed
+     * @return frames freed; 0 when the object was skipped or nothing was freed;
+     *     {@link #SKIP_BUSY} when it was skipped because it is busy
      */
     protected abstract int reclaimLocked(int mode);
+
+    /**
+     * Waits until the object is idle (every fence signaled), at most {@code nanos}; no lock held
+     * by this call. For a reclaim allowed to wait for busy objects.
+     *
+     * @return whether it is idle
+     */
+    protected abstract boolean reclaimAwaitIdle(long nanos);
 }

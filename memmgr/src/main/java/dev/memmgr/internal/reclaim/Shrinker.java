@@ -48,13 +48,24 @@ public final class Shrinker {
      * @return frames freed
      */
     public long scan(long target) {
+        return scan(target, null);
+    }
+
+    /**
+     * Frees up to {@code target} frames and tells why others could not be freed.
+     *
+     * @param why receives the frames of objects skipped because busy or locked, and the first
+     *     busy one (may be null)
+     * @return frames freed
+     */
+    public long scan(long target, ScanStats why) {
         if (target <= 0) {
             return 0;
         }
-        Round first = new Round(true);
+        Round first = new Round(true, why);
         long freed = first.run(target);
         if (freed < target && first.secondChances > 0) {
-            freed += new Round(false).evict(target - freed);
+            freed += new Round(false, why).evict(target - freed);
         }
         return freed;
     }
@@ -62,10 +73,12 @@ public final class Shrinker {
     /** One round over the lists, each object visited at most once. */
     private final class Round {
         private final boolean giveSecondChances;
+        private final ScanStats why;
         private int secondChances;
 
-        Round(boolean giveSecondChances) {
+        Round(boolean giveSecondChances, ScanStats why) {
             this.giveSecondChances = giveSecondChances;
+            this.why = why;
         }
 
         long run(long target) {
@@ -104,14 +117,23 @@ public final class Shrinker {
                 if (!n.reclaimGet()) {
                     continue; // dying: its free takes it off the lists
                 }
+                int nodeFrames = n.listFrames;
                 lru.unlockLru();
                 try {
                     if (n.reclaimTryLock()) {
+                        int got;
                         try {
-                            freed += n.reclaimLocked(mode);
+                            got = n.reclaimLocked(mode);
                         } finally {
                             n.reclaimUnlock();
                         }
+                        if (got > 0) {
+                            freed += got;
+                        } else if (got == LruNode.SKIP_BUSY && round.why != null) {
+                            round.why.busy(n, nodeFrames);
+                        }
+                    } else if (round.why != null) {
+                        round.why.locked(nodeFrames);
                     }
                 } finally {
                     try {

@@ -504,6 +504,30 @@ public final class Resv {
     }
 
     /**
+     * Attaches a fence after collecting, in the same step, the unsignaled fences it must wait for
+     * (implicit sync of a job: a writer waits on every fence up to READ, a reader on WRITE and
+     * KERNEL), so that two jobs attached concurrently are ordered one after the other.
+     *
+     * @param waitFor fences of this usage and stronger ones are collected
+     * @param out receives the fences to wait for (appended)
+     * @throws NullPointerException if an argument is null (nothing is added)
+     */
+    public void addFenceAfter(FenceCore fence, Usage usage, Usage waitFor, java.util.List<FenceCore> out) {
+        Objects.requireNonNull(fence, "fence");
+        Objects.requireNonNull(usage, "usage");
+        Objects.requireNonNull(waitFor, "waitFor");
+        Objects.requireNonNull(out, "out");
+        synchronized (this) {
+            for (int i = 0; i < fenceCount; i++) {
+                if (usages[i].coveredBy(waitFor) && !fences[i].isSignaled() && fences[i] != fence) {
+                    out.add(fences[i]);
+                }
+            }
+            addFence(fence, usage); // reentrant monitor
+        }
+    }
+
+    /**
      * Tells whether the buffer is idle for a usage; never blocks.
      *
      * @param usage the usage queried; fences of it and of every stronger one count

@@ -54,6 +54,11 @@ class ShrinkerTest {
         }
 
         @Override
+        protected boolean reclaimAwaitIdle(long nanos) {
+            return true;
+        }
+
+        @Override
         public String toString() {
             return name;
         }

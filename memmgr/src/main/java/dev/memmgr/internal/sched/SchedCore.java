@@ -1,0 +1,449 @@
+package dev.memmgr.internal.sched;
+
+import dev.memmgr.internal.resv.FenceCore;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import org.agrona.DeadlineTimerWheel;
+import org.agrona.collections.Long2ObjectHashMap;
+
+/**
+ * A job scheduler (drm_gpu_scheduler): one ring whose worker threads stand in for the GPU.
+ *
+ * <p><b>DOC: Scheduling.</b> Each entity is a FIFO; only its head job may start, and only once
+ * its dependencies have signaled. Ready heads wait in one queue per priority, ordered by push;
+ * the scheduler starts the first ready job of the highest priority whenever the credits in flight
+ * leave room for it (a job that does not fit holds back the others, as drm_sched does, so big jobs
+ * are not starved). A job whose dependency failed, or whose entity was closed, completes without
+ * running when it is picked. Dispatch runs in whichever thread made a job ready or freed credits
+ * (a push, a signal, a kernel's end, a timeout), under the scheduler lock; fences are signaled
+ * after the lock is released, since their callbacks may push more jobs, and in dispatch order, so
+ * the scheduled fences of an entity's jobs signal in push order before their kernels start.
+ *
+ * <p><b>DOC: Timeouts.</b> A running job has a deadline in an Agrona {@link DeadlineTimerWheel}
+ * (ticks of 2^24 ns, about 17 ms), polled by one timer thread that parks while no job runs. When
+ * it expires, the job's finished fence signals at once with a TimeoutException, its credits are
+ * released, its context reports cancelled, its worker thread is interrupted and left to end on its
+ * own; the next job gets a fresh worker (the pool grows as needed).
+ *
+ * <p><b>Locking.</b> One lock per scheduler (a leaf: nothing else is locked under it, and no
+ * fence is signaled under it) guards the entities' queues, the ready queues, the credits, the
+ * timer wheel and the jobs' states.
+ */
+public final class SchedCore implements AutoCloseable {
+    static final int PRIORITIES = 4;
+    private static final int TICK_SHIFT = 24;
+    private static final AtomicInteger IDS = new AtomicInteger();
+
+    private final String name;
+    private final int creditLimit;
+    private final long timeoutNanos;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final List<PriorityQueue<JobCore>> ready = new ArrayList<>(PRIORITIES);
+    private final Set<EntityCore> entities = new HashSet<>();
+    private final Set<JobCore> running = new HashSet<>();
+    private final ThreadPoolExecutor workers;
+    private final DeadlineTimerWheel wheel;
+    private final Long2ObjectHashMap<JobCore> timers = new Long2ObjectHashMap<>();
+    private final Thread timerThread;
+    private final DeadlineTimerWheel.TimerHandler onExpiry = this::expired;
+    private List<Runnable> expiredActions;
+    private int inFlight;
+    private long seq;
+    private long entityIds;
+    private boolean closed;
+
+    /**
+     * @param credits the most credits in flight, &gt;= 1
+     * @param timeoutNanos how long a kernel may run, &gt; 0
+     */
+    public SchedCore(String name, int credits, long timeoutNanos) {
+        this.name = name;
+        this.creditLimit = credits;
+        this.timeoutNanos = timeoutNanos;
+        for (int p = 0; p < PRIORITIES; p++) {
+            ready.add(new PriorityQueue<>((a, b) -> Long.compare(a.seq, b.seq)));
+        }
+        int id = IDS.incrementAndGet();
+        AtomicInteger threads = new AtomicInteger();
+        this.workers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "memmgr-sched-" + name + "-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        long now = System.nanoTime();
+        this.wheel = new DeadlineTimerWheel(TimeUnit.NANOSECONDS, now, 1L << TICK_SHIFT, 1024);
+        this.timerThread = new Thread(this::timerLoop, "memmgr-sched-" + name + "-timeouts-" + id);
+        timerThread.setDaemon(true);
+        timerThread.start();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int creditLimit() {
+        return creditLimit;
+    }
+
+    /** @return credits of the jobs running now (a snapshot) */
+    public int inFlight() {
+        lock.lock();
+        try {
+            return inFlight;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * @param priority 0 (highest) .. 3
+     * @throws IllegalStateException once closed
+     */
+    public EntityCore createEntity(int priority) {
+        lock.lock();
+        try {
+            checkOpenLocked();
+            EntityCore e = new EntityCore(this, priority, ++entityIds);
+            entities.add(e);
+            return e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void checkOpenLocked() {
+        if (closed) {
+            throw new IllegalStateException("scheduler '" + name + "' is closed");
+        }
+    }
+
+    // ---- push --------------------------------------------------------------------------------
+
+    /**
+     * Queues a job; from here on nothing can fail (drm_sched_entity_push_job). Its dependencies'
+     * signals make it ready.
+     *
+     * @throws IllegalStateException if the entity or the scheduler is closed (nothing queued)
+     * @throws IllegalArgumentException if credits is not 1..creditLimit
+     */
+    public JobCore push(EntityCore e, int credits, JobCore.Work work, FenceCore scheduled, FenceCore finished,
+                        List<FenceCore> deps) {
+        if (credits < 1 || credits > creditLimit) {
+            throw new IllegalArgumentException("a job takes 1 to " + creditLimit + " credits: " + credits);
+        }
+        JobCore j;
+        lock.lock();
+        try {
+            checkOpenLocked();
+            if (e.closed) {
+                throw new IllegalStateException("entity " + e.id + " of scheduler '" + name + "' is closed");
+            }
+            j = new JobCore(e, ++seq, credits, work, scheduled, finished, deps);
+            e.queue.add(j);
+        } finally {
+            lock.unlock();
+        }
+        for (FenceCore f : deps) {
+            f.onSignal(() -> depSignaled(j, f));
+        }
+        depSignaled(j, null); // the registration's own count
+        return j;
+    }
+
+    private void depSignaled(JobCore j, FenceCore f) {
+        if (f != null) {
+            Throwable err = f.error();
+            if (err != null && j.depError == null) {
+                j.depError = err;
+            }
+        }
+        if (j.pending.decrementAndGet() != 0) {
+            return;
+        }
+        List<Runnable> after = new ArrayList<>(2);
+        lock.lock();
+        try {
+            if (j.state != JobCore.State.QUEUED) {
+                return; // cancelled meanwhile
+            }
+            if (j.killed) {
+                completeLocked(j, new CancellationException("entity closed before the job ran"), after);
+            } else if (j.entity.queue.peek() == j) {
+                ready.get(j.entity.priority).add(j);
+                dispatchLocked(after);
+            }
+        } finally {
+            lock.unlock();
+        }
+        after.forEach(Runnable::run);
+    }
+
+    // ---- dispatch ----------------------------------------------------------------------------
+
+    private JobCore bestReadyLocked() {
+        for (PriorityQueue<JobCore> q : ready) {
+            JobCore j = q.peek();
+            if (j != null) {
+                return j;
+            }
+        }
+        return null;
+    }
+
+    /** Starts ready jobs while credits allow. Lock held; fences go to {@code after}. */
+    private void dispatchLocked(List<Runnable> after) {
+        while (!closed) {
+            JobCore j = bestReadyLocked();
+            if (j == null) {
+                return;
+            }
+            boolean failed = j.depError != null;
+            if (!failed && inFlight + j.credits > creditLimit) {
+                return; // the best job waits for credits, and the others behind it
+            }
+            ready.get(j.entity.priority).poll();
+            advanceLocked(j.entity, j);
+            if (failed) {
+                completeLocked(j, j.depError, after);
+                continue;
+            }
+            inFlight += j.credits;
+            j.state = JobCore.State.RUNNING;
+            running.add(j);
+            after.add(() -> start(j)); // in dispatch order: scheduled fences signal in push order
+        }
+    }
+
+    /** Signals the job's scheduled fence and hands it to a worker. No lock held. */
+    private void start(JobCore j) {
+        j.scheduled.signal();
+        try {
+            workers.execute(() -> run(j));
+        } catch (java.util.concurrent.RejectedExecutionException closedMeanwhile) {
+            finish(j, new java.util.concurrent.CancellationException("scheduler '" + name + "' closed before the job ran"));
+        }
+    }
+
+    /** The entity's head left: make the next one ready if its dependencies have signaled. */
+    private void advanceLocked(EntityCore e, JobCore head) {
+        if (e.queue.peek() == head) {
+            e.queue.poll();
+        }
+        JobCore next = e.queue.peek();
+        if (next != null && next.pending.get() == 0 && !next.killed) {
+            ready.get(e.priority).add(next);
+        }
+    }
+
+    /** Completes a job that did not run: scheduled, then finished with the error. Lock held. */
+    private void completeLocked(JobCore j, Throwable error, List<Runnable> after) {
+        j.state = JobCore.State.DONE;
+        after.add(() -> {
+            j.scheduled.signal();
+            j.finished.signal(error);
+        });
+    }
+
+    // ---- running -----------------------------------------------------------------------------
+
+    private void run(JobCore j) {
+        lock.lock();
+        try {
+            if (j.state != JobCore.State.RUNNING) {
+                return; // the scheduler closed between dispatch and start
+            }
+            j.thread = Thread.currentThread();
+            if (wheel.timerCount() == 0) {
+                wheel.currentTickTime(System.nanoTime());
+            }
+            j.timerId = wheel.scheduleTimer(System.nanoTime() + timeoutNanos);
+            timers.put(j.timerId, j);
+        } finally {
+            lock.unlock();
+        }
+        LockSupport.unpark(timerThread);
+        Throwable error = null;
+        try {
+            j.work.run(j);
+        } catch (Throwable t) {
+            error = t;
+        }
+        finish(j, error);
+    }
+
+    private void finish(JobCore j, Throwable error) {
+        List<Runnable> after = new ArrayList<>(2);
+        boolean mine;
+        lock.lock();
+        try {
+            mine = j.state == JobCore.State.RUNNING;
+            if (mine) {
+                j.state = JobCore.State.DONE;
+                running.remove(j);
+                inFlight -= j.credits;
+                if (j.timerId >= 0) {
+                    timers.remove(j.timerId);
+                    wheel.cancelTimer(j.timerId);
+                }
+                j.thread = null;
+                dispatchLocked(after);
+            }
+        } finally {
+            lock.unlock();
+        }
+        Thread.interrupted(); // a timeout's interrupt may have come after the kernel returned
+        if (mine) {
+            if (error == null) {
+                j.finished.signal();
+            } else {
+                j.finished.signal(error);
+            }
+        }
+        after.forEach(Runnable::run);
+    }
+
+    // ---- timeouts ----------------------------------------------------------------------------
+
+    private void timerLoop() {
+        while (true) {
+            List<Runnable> after = new ArrayList<>(0);
+            long count;
+            lock.lock();
+            try {
+                if (closed) {
+                    return;
+                }
+                long now = System.nanoTime();
+                expiredActions = after;
+                do {
+                    wheel.poll(now, onExpiry, Integer.MAX_VALUE);
+                } while (now >= wheel.currentTickTime());
+                expiredActions = null;
+                count = wheel.timerCount();
+                if (count == 0) {
+                    wheel.currentTickTime(now);
+                }
+            } finally {
+                lock.unlock();
+            }
+            after.forEach(Runnable::run);
+            if (count == 0) {
+                LockSupport.park(this);
+            } else {
+                LockSupport.parkNanos(this, 1L << TICK_SHIFT);
+            }
+        }
+    }
+
+    /** The timer handler: a running job's deadline passed. Lock held (the timer loop). */
+    private boolean expired(TimeUnit unit, long now, long timerId) {
+        JobCore j = timers.remove(timerId);
+        if (j == null || j.state != JobCore.State.RUNNING) {
+            return true;
+        }
+        j.state = JobCore.State.DONE;
+        j.cancelled = true;
+        running.remove(j);
+        inFlight -= j.credits;
+        Thread t = j.thread;
+        j.thread = null;
+        List<Runnable> after = expiredActions;
+        after.add(() -> j.finished.signal(new TimeoutException("job " + j.seq + " of scheduler '" + name
+                + "' ran longer than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
+        if (t != null) {
+            after.add(t::interrupt);
+        }
+        dispatchLocked(after);
+        return true;
+    }
+
+    // ---- close -------------------------------------------------------------------------------
+
+    /**
+     * Closes an entity: its queued jobs are killed once their dependencies signal (finished with
+     * CancellationException, never run); running ones finish. Idempotent; never blocks on a kernel.
+     */
+    public void closeEntity(EntityCore e) {
+        List<Runnable> after = new ArrayList<>();
+        lock.lock();
+        try {
+            if (e.closed) {
+                return;
+            }
+            e.closed = true;
+            entities.remove(e);
+            for (JobCore j : e.queue) {
+                j.killed = true;
+                ready.get(e.priority).remove(j);
+                if (j.pending.get() == 0 && j.state == JobCore.State.QUEUED) {
+                    completeLocked(j, new CancellationException("entity closed before the job ran"), after);
+                }
+            }
+            e.queue.clear();
+        } finally {
+            lock.unlock();
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /**
+     * Closes the scheduler: every job not yet run finishes with CancellationException now; running
+     * kernels see their context cancelled and finish on their own. Idempotent; never blocks on a
+     * kernel.
+     */
+    @Override
+    public void close() {
+        List<Runnable> after = new ArrayList<>();
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (EntityCore e : entities) {
+                e.closed = true;
+                for (JobCore j : e.queue) {
+                    if (j.state == JobCore.State.QUEUED) {
+                        completeLocked(j, new CancellationException("scheduler '" + name + "' closed before the job ran"), after);
+                    }
+                }
+                e.queue.clear();
+            }
+            entities.clear();
+            ready.forEach(PriorityQueue::clear);
+            for (JobCore j : running) {
+                j.cancelled = true;
+            }
+        } finally {
+            lock.unlock();
+        }
+        LockSupport.unpark(timerThread);
+        workers.shutdown();
+        after.forEach(Runnable::run);
+    }
+
+    public boolean isClosed() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "GpuScheduler[" + name + ", credits " + creditLimit + "]";
+    }
+}
