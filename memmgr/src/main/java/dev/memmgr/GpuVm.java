@@ -308,7 +308,7 @@ public final class GpuVm implements AutoCloseable {
      * @throws NullPointerException if dst is null
      * @throws IllegalArgumentException if dst is read-only
      * @throws GpuPageFaultException at the first unmapped byte of the range; nothing copied
-     * @throws PurgedException if a mapped object was purged
+     * @throws PurgedException if a mapped object was purged (checked before anything is copied)
      * @throws IllegalStateException if the VM or the manager is closed
      */
     public void read(long va, MemorySegment dst) {
@@ -327,7 +327,7 @@ public final class GpuVm implements AutoCloseable {
      * @param src the bytes
      * @throws NullPointerException if src is null
      * @throws GpuPageFaultException at the first unmapped byte of the range; nothing copied
-     * @throws PurgedException if a mapped object was purged
+     * @throws PurgedException if a mapped object was purged (checked before anything is copied)
      * @throws GpuOutOfMemoryException if frames cannot be found
      * @throws IllegalStateException if the VM or the manager is closed
      */

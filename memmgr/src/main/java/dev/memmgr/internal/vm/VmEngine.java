@@ -445,7 +445,9 @@ public final class VmEngine {
     /**
      * Copies between the VM's address range [va, va + seg.byteSize()) and a segment, through the
      * mappings. Every byte must be mapped: else GpuPageFaultException at the first unmapped one,
-     * nothing copied. The objects swap in as for BufferObject.read and write.
+     * nothing copied. A purged object: PurgedException, nothing copied (a purge racing the copy
+     * after that check may still cut it short). The objects swap in as for BufferObject.read and
+     * write.
      *
      * @param write whether the segment's bytes go to the VM
      */
@@ -467,6 +469,14 @@ public final class VmEngine {
                 }
                 pieces.add(m);
                 done += Math.min(m.end() - at, length - done);
+            }
+            // A purged object fails the access before any piece is copied (a purge is final), so
+            // a write does not land in the objects before it, nor a read in the segment.
+            for (Mapping<GemObject> m : pieces) {
+                if (m.obj().residency() == Residency.PURGED) {
+                    throw new PurgedException("GPU VM '" + name + "': buffer object " + m.obj().handle()
+                            + " mapped at 0x" + Long.toHexString(m.va()) + " was purged: its content is gone");
+                }
             }
             for (Mapping<GemObject> m : pieces) {
                 m.obj().retainLifetime(); // cannot fail: the link holds a reference
