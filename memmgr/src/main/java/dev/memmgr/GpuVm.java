@@ -133,7 +133,8 @@ public final class GpuVm implements AutoCloseable {
      *     positive, {@code [va, va + range)} is not inside the VM, or bo belongs to another manager
      * @throws IndexOutOfBoundsException if {@code offset < 0} or {@code offset + range} exceeds
      *     the object's size
-     * @throws IllegalStateException if the VM is closed
+     * @throws IllegalStateException if the VM or the manager is closed, or the object freed (as
+     *     {@link #map} would)
      */
     public List<VaOp> planMap(long va, long range, BufferObject bo, long offset) {
         return ops(vm.planMap(va, range, gem(bo), offset));

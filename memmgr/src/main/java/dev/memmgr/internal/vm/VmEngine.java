@@ -136,9 +136,13 @@ public final class VmEngine {
         VaSpace.checkObjectRange(offset, range, obj.size());
     }
 
-    /** @return the ops map would apply now; changes nothing */
+    /**
+     * @return the ops map would apply now; changes nothing
+     * @throws IllegalStateException if the VM or the manager is closed or the object freed (as map)
+     */
     public List<Op<GemObject>> planMap(long va, long range, GemObject obj, long offset) {
         checkMap(va, range, obj, offset);
+        obj.checkAlive();
         lock.lock();
         try {
             checkOpenLocked();
