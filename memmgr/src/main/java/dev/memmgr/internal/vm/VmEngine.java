@@ -414,9 +414,26 @@ public final class VmEngine {
                 throw new IllegalStateException("validate() needs the VM's reservation held (lockAll)");
             }
             todo = new ArrayList<>(evicted);
+            // Unmapping needs no reservation: another thread may drop a listed object's link (and
+            // its last reference) while this one swaps the list in. A reference per object keeps
+            // each alive until validate is done with it.
+            for (VmBoLink l : todo) {
+                l.obj.retainLifetime(); // cannot fail: the link holds a reference
+            }
         } finally {
             lock.unlock();
         }
+        try {
+            validateListed(todo);
+        } finally {
+            for (VmBoLink l : todo) {
+                l.obj.dropLifetime();
+            }
+        }
+    }
+
+    /** validate()'s work on the links it listed, each object held by a reference. */
+    private void validateListed(List<VmBoLink> todo) {
         for (VmBoLink l : todo) {
             if (!l.obj.resv().isHeldByCurrentThread()) {
                 throw new IllegalStateException("validate() needs the reservation of evicted buffer object "
@@ -425,6 +442,9 @@ public final class VmEngine {
         }
         PurgedException purged = null;
         for (VmBoLink l : todo) {
+            if (!isLinked(l)) {
+                continue; // unmapped meanwhile by another thread: no longer this VM's to validate
+            }
             try {
                 l.obj.swapIn();
             } catch (PurgedException e) {
