@@ -133,7 +133,8 @@ public final class GpuVm implements AutoCloseable {
      *     positive, {@code [va, va + range)} is not inside the VM, or bo belongs to another manager
      * @throws IndexOutOfBoundsException if {@code offset < 0} or {@code offset + range} exceeds
      *     the object's size
-     * @throws IllegalStateException if the VM is closed
+     * @throws IllegalStateException if the VM or the manager is closed, or the object freed (as
+     *     {@link #map} would)
      */
     public List<VaOp> planMap(long va, long range, BufferObject bo, long offset) {
         return ops(vm.planMap(va, range, gem(bo), offset));
@@ -308,7 +309,7 @@ public final class GpuVm implements AutoCloseable {
      * @throws NullPointerException if dst is null
      * @throws IllegalArgumentException if dst is read-only
      * @throws GpuPageFaultException at the first unmapped byte of the range; nothing copied
-     * @throws PurgedException if a mapped object was purged
+     * @throws PurgedException if a mapped object was purged (checked before anything is copied)
      * @throws IllegalStateException if the VM or the manager is closed
      */
     public void read(long va, MemorySegment dst) {
@@ -327,7 +328,7 @@ public final class GpuVm implements AutoCloseable {
      * @param src the bytes
      * @throws NullPointerException if src is null
      * @throws GpuPageFaultException at the first unmapped byte of the range; nothing copied
-     * @throws PurgedException if a mapped object was purged
+     * @throws PurgedException if a mapped object was purged (checked before anything is copied)
      * @throws GpuOutOfMemoryException if frames cannot be found
      * @throws IllegalStateException if the VM or the manager is closed
      */

@@ -136,9 +136,13 @@ public final class VmEngine {
         VaSpace.checkObjectRange(offset, range, obj.size());
     }
 
-    /** @return the ops map would apply now; changes nothing */
+    /**
+     * @return the ops map would apply now; changes nothing
+     * @throws IllegalStateException if the VM or the manager is closed or the object freed (as map)
+     */
     public List<Op<GemObject>> planMap(long va, long range, GemObject obj, long offset) {
         checkMap(va, range, obj, offset);
+        obj.checkAlive();
         lock.lock();
         try {
             checkOpenLocked();
@@ -410,9 +414,26 @@ public final class VmEngine {
                 throw new IllegalStateException("validate() needs the VM's reservation held (lockAll)");
             }
             todo = new ArrayList<>(evicted);
+            // Unmapping needs no reservation: another thread may drop a listed object's link (and
+            // its last reference) while this one swaps the list in. A reference per object keeps
+            // each alive until validate is done with it.
+            for (VmBoLink l : todo) {
+                l.obj.retainLifetime(); // cannot fail: the link holds a reference
+            }
         } finally {
             lock.unlock();
         }
+        try {
+            validateListed(todo);
+        } finally {
+            for (VmBoLink l : todo) {
+                l.obj.dropLifetime();
+            }
+        }
+    }
+
+    /** validate()'s work on the links it listed, each object held by a reference. */
+    private void validateListed(List<VmBoLink> todo) {
         for (VmBoLink l : todo) {
             if (!l.obj.resv().isHeldByCurrentThread()) {
                 throw new IllegalStateException("validate() needs the reservation of evicted buffer object "
@@ -421,6 +442,9 @@ public final class VmEngine {
         }
         PurgedException purged = null;
         for (VmBoLink l : todo) {
+            if (!isLinked(l)) {
+                continue; // unmapped meanwhile by another thread: no longer this VM's to validate
+            }
             try {
                 l.obj.swapIn();
             } catch (PurgedException e) {
@@ -445,7 +469,9 @@ public final class VmEngine {
     /**
      * Copies between the VM's address range [va, va + seg.byteSize()) and a segment, through the
      * mappings. Every byte must be mapped: else GpuPageFaultException at the first unmapped one,
-     * nothing copied. The objects swap in as for BufferObject.read and write.
+     * nothing copied. A purged object: PurgedException, nothing copied (a purge racing the copy
+     * after that check may still cut it short). The objects swap in as for BufferObject.read and
+     * write.
      *
      * @param write whether the segment's bytes go to the VM
      */
@@ -467,6 +493,14 @@ public final class VmEngine {
                 }
                 pieces.add(m);
                 done += Math.min(m.end() - at, length - done);
+            }
+            // A purged object fails the access before any piece is copied (a purge is final), so
+            // a write does not land in the objects before it, nor a read in the segment.
+            for (Mapping<GemObject> m : pieces) {
+                if (m.obj().residency() == Residency.PURGED) {
+                    throw new PurgedException("GPU VM '" + name + "': buffer object " + m.obj().handle()
+                            + " mapped at 0x" + Long.toHexString(m.va()) + " was purged: its content is gone");
+                }
             }
             for (Mapping<GemObject> m : pieces) {
                 m.obj().retainLifetime(); // cannot fail: the link holds a reference
