@@ -238,11 +238,15 @@ public final class GemDevice {
                     + frames.capacity() + " pages");
         }
         int stalls = 0;
-        ScanStats why = new ScanStats();
-        long waitUntil = evictionWaitNanos > 0 ? System.nanoTime() + evictionWaitNanos : 0;
+        ScanStats why = null;
+        long waitUntil = 0;
         while (!frames.allocate(n, out, unzeroed)) {
             if (gate.isClosed()) { // an eviction listener closed the manager during direct reclaim
                 throw closedException();
+            }
+            if (why == null) { // the first shortage: nothing allocated on the common path
+                why = new ScanStats();
+                waitUntil = evictionWaitNanos > 0 ? System.nanoTime() + evictionWaitNanos : 0;
             }
             long missing = (long) n - frames.freeFrames();
             why.clear();

@@ -309,7 +309,7 @@ public final class GemObject extends LruNode {
         try {
             Gate gate = dev().gate();
             if (!resv.isHeldByCurrentThread()) {
-                if (!resv.lockUnless(() -> isDying() || gate.isClosed())) {
+                if (!resv.tryLock() && !resv.lockUnless(() -> isDying() || gate.isClosed())) { // lambda only when contended
                     throw isDying() ? freed() : GemDevice.closedException();
                 }
                 locked = true;
