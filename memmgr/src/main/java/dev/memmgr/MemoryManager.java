@@ -167,6 +167,7 @@ public final class MemoryManager implements AutoCloseable {
         private double high = 0.10;
         private boolean backgroundReclaim = true;
         private Duration evictionWait = Duration.ZERO;
+        private ReclaimPolicy reclaimPolicy = ReclaimPolicy.ARC;
 
         private Builder() {
         }
@@ -284,6 +285,18 @@ public final class MemoryManager implements AutoCloseable {
         }
 
         /**
+         * Sets which idle objects the shrinker evicts first (default {@link ReclaimPolicy#ARC}).
+         *
+         * @param policy the policy
+         * @return this builder
+         * @throws NullPointerException if policy is null
+         */
+        public Builder reclaimPolicy(ReclaimPolicy policy) {
+            this.reclaimPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /**
          * Creates the manager: the memfd of frames, the swap file, the reclaim thread.
          *
          * @return a new manager
@@ -303,7 +316,8 @@ public final class MemoryManager implements AutoCloseable {
                 throw new IllegalArgumentException("swap of " + swapBytes + " bytes is smaller than a page");
             }
             return new MemoryManager(GemDevice.create(new DeviceConfig(capacity, pageSize, swapFile, swapBytes,
-                    noSwap, low, high, backgroundReclaim, Timeouts.nanos(evictionWait))));
+                    noSwap, low, high, backgroundReclaim, Timeouts.nanos(evictionWait),
+                    reclaimPolicy == ReclaimPolicy.ARC)));
         }
     }
 }

@@ -99,7 +99,7 @@ public final class Reservation {
         Objects.requireNonNull(fence, "fence");
         resv.addFence(fence.core(), usage(usage));
         if (obj != null) {
-            obj.markAccessed();
+            obj.touch();
         }
     }
 

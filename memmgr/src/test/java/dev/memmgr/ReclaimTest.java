@@ -56,6 +56,12 @@ class ReclaimTest {
         client = mm.openClient("reclaim");
     }
 
+    /** This test is about the LRU policy: a manager of its own with it. */
+    private void useLru() {
+        mm = fx.build(fx.builder(CAP, SWAP).reclaimPolicy(ReclaimPolicy.LRU));
+        client = mm.openClient("reclaim-lru");
+    }
+
     private BufferObject written(long size, long seed, Map<BufferObject, byte[]> expected) {
         BufferObject bo = client.create(size);
         expected.put(bo, writePattern(bo, seed));
@@ -416,6 +422,7 @@ class ReclaimTest {
      */
     @Test
     void evictionFollowsTheOrderOfLastUse() {
+        useLru();
         Map<BufferObject, byte[]> expected = new HashMap<>();
         List<BufferObject> bos = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
@@ -437,6 +444,36 @@ class ReclaimTest {
         }
         assertEquals(List.of(2, 4, 6, 7, 3, 0, 5, 1), evictedOrder,
                 "least recently used first: the untouched objects, then those used, in the order of use");
+        assertAllContent(expected);
+    }
+
+    /**
+     * The same uses under ARC (the default): objects seen once (population, a pin, a vmap) go
+     * before objects seen again (a page use, a read), whatever the order of the uses.
+     */
+    @Test
+    void underArcObjectsSeenOnceGoBeforeObjectsSeenAgain() {
+        Map<BufferObject, byte[]> expected = new HashMap<>();
+        List<BufferObject> bos = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            bos.add(written(64 * KiB, i, expected));
+        }
+        Use.PIN.on(bos.get(3));
+        Use.GET_PAGES.on(bos.get(0));
+        Use.VMAP.on(bos.get(5));
+        Use.READ.on(bos.get(1));
+
+        List<Integer> evictedOrder = new ArrayList<>();
+        for (int k = 0; k < bos.size(); k++) {
+            assertEquals(64 * KiB, mm.reclaim(PAGE), "one object per reclaim of a page");
+            for (int i = 0; i < bos.size(); i++) {
+                if (bos.get(i).residency() == Residency.EVICTED && !evictedOrder.contains(i)) {
+                    evictedOrder.add(i);
+                }
+            }
+        }
+        assertEquals(List.of(2, 4, 6, 7, 3, 5, 0, 1), evictedOrder,
+                "T1 (seen once, in order of last move) before T2 (seen again: the page use, then the read's hit)");
         assertAllContent(expected);
     }
 

@@ -224,7 +224,7 @@ final class Backing {
     /** read(): swaps in an evicted object, then copies out; unbacked pages read as zero. */
     static void readLocked(GemObject o, long offset, MemorySegment dst) {
         o.checkContentLocked();
-        o.markAccessed();
+        o.touch();
         if (o.state() == BoState.EVICTED) {
             ensureResidentLocked(o, 0, 0);
         }
@@ -234,7 +234,7 @@ final class Backing {
     /** write(): swaps in and backs every page the range touches first, then copies in. */
     static void writeLocked(GemObject o, long offset, MemorySegment src) {
         o.checkContentLocked();
-        o.markAccessed();
+        o.touch();
         long length = src.byteSize();
         int shift = o.dev().pageShift();
         ensureResidentLocked(o, (int) (offset >>> shift), (int) ((offset + length - 1) >>> shift) + 1);

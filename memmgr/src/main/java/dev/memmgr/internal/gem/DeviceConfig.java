@@ -14,8 +14,9 @@ import java.nio.file.Path;
  * @param highWatermark fraction of capacity background reclaim restores
  * @param backgroundReclaim whether the background reclaim thread runs
  * @param evictionWaitNanos how long an allocation may wait for busy objects to go idle (0: not at all)
+ * @param arc the reclaim policy: ARC when true, LRU with second chance when false
  */
 public record DeviceConfig(long capacity, int pageSize, Path swapFile, long swapBytes, boolean noSwap,
                            double lowWatermark, double highWatermark, boolean backgroundReclaim,
-                           long evictionWaitNanos) {
+                           long evictionWaitNanos, boolean arc) {
 }

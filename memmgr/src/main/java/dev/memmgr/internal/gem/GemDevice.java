@@ -40,7 +40,7 @@ public final class GemDevice {
     private final PhysMem mem;
     private final FrameAllocator frames;
     private final SwapSpace swap;
-    private final Lru lru = new Lru();
+    private final Lru lru;
     private final Shrinker shrinker;
     private final ReclaimThread reclaimThread;
     private final Gate gate = new Gate();
@@ -64,6 +64,7 @@ public final class GemDevice {
         this.swap = swap;
         this.pageShift = mem.pageShift();
         int total = mem.frames();
+        this.lru = new Lru(c.arc(), total);
         this.lowFrames = (int) Math.ceil(c.lowWatermark() * total);
         this.highFrames = Math.max(lowFrames, (int) Math.ceil(c.highWatermark() * total));
         this.evictionWaitNanos = c.evictionWaitNanos();

@@ -490,24 +490,35 @@ public final class GemObject extends LruNode {
         lruDirty = true;
     }
 
-    /** Moves the object on the LRU once if a transition made its placement stale. Reservation held. */
+    /** Moves the object on the reclaim lists once if a transition made its placement stale. Reservation held. */
     void syncLruLocked() {
         if (!lruDirty) {
             return;
         }
         lruDirty = false;
         BoState st = state;
-        byte list;
+        byte cls;
         if (st == BoState.FREED) {
-            list = Lru.NONE;
-        } else if (pinCount > 0 || st != BoState.RESIDENT && !(st == BoState.EVICTED && dontNeed)) {
-            list = Lru.UNEVICTABLE; // pinned, unpopulated, purged, or evicted and still needed
+            cls = Lru.NONE;
+        } else if (pinCount > 0 || imported != null || st == BoState.UNPOPULATED || st == BoState.PURGED) {
+            cls = Lru.UNEVICTABLE;
         } else if (dontNeed) {
-            list = Lru.PURGEABLE;
+            cls = Lru.PURGEABLE; // resident or evicted: purging frees frames or slots
         } else {
-            list = useCount > 0 ? Lru.ACTIVE : Lru.INACTIVE;
+            cls = st == BoState.RESIDENT ? Lru.RESIDENT : Lru.EVICTED;
         }
-        dev().lru().update(this, list, st == BoState.RESIDENT ? backedPages() : 0);
+        int backed = backedPages();
+        dev().lru().place(this, cls, useCount > 0, st == BoState.RESIDENT ? backed : 0, st == BoState.EVICTED ? backed : 0);
+    }
+
+    /**
+     * Records a use for reclaim: sets the accessed bit, and under ARC offers the first use since
+     * the object last moved as a hit. Any thread, no lock, allocation-free.
+     */
+    public void touch() {
+        if (markAccessed()) {
+            dev().lru().offer(this);
+        }
     }
 
     // ---- counts ----------------------------------------------------------------------------
@@ -527,7 +538,7 @@ public final class GemObject extends LruNode {
     /** Takes a weak page use; populates or swaps in. Lock-free when used, resident and backed. */
     public void getPages() {
         if (Counts.incNotZero(USE, this, true)) {
-            markAccessed();
+            touch();
             return;
         }
         locked(GemObject::getPagesLocked);
@@ -543,7 +554,7 @@ public final class GemObject extends LruNode {
 
     void getPagesLocked() {
         checkContentLocked();
-        markAccessed();
+        touch();
         if (imported != null) {
             if (useCount == 0) {
                 imported.getPages();
@@ -578,7 +589,7 @@ public final class GemObject extends LruNode {
     /** Takes a hard pin; populates or swaps in. Lock-free when already pinned. */
     public void pin() {
         if (Counts.incNotZero(PIN, this, false)) {
-            markAccessed();
+            touch();
             return;
         }
         locked(GemObject::pinLocked);
@@ -597,7 +608,7 @@ public final class GemObject extends LruNode {
         if (dontNeed) {
             throw new IllegalStateException("pin of a DONTNEED object: a pinned object may not be purgeable");
         }
-        markAccessed();
+        touch();
         if (pinCount == 0) {
             getPagesLocked(); // the one use all pins hold together
             if (imported != null) {
@@ -657,7 +668,7 @@ public final class GemObject extends LruNode {
                 vunmap(); // undo, through the slow path if it was the last
                 throw freed();
             }
-            markAccessed();
+            touch();
             return m.segment();
         }
         return lockedCall(Vmaps::vmapLocked);

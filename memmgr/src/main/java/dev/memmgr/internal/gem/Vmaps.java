@@ -31,7 +31,7 @@ final class Vmaps {
         if (o.isDontNeed()) {
             throw new IllegalStateException("vmap of a DONTNEED object: vmap pins, and a pinned object may not be purgeable");
         }
-        o.markAccessed();
+        o.touch();
         ImportedPages imp = o.imported();
         if (imp != null) { // an import shows the exporter's view
             if (o.vmapCount() == 0) {

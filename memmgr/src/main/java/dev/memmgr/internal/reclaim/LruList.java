@@ -11,6 +11,8 @@ package dev.memmgr.internal.reclaim;
  * <p>Locking: every field is guarded by the {@link Lru}'s lock.
  */
 final class LruList {
+    /** Which list of the manager this is (the home's id for a scan's temporary list). */
+    final byte id;
     final LruList home;
     LruNode head;
     LruNode tail;
@@ -18,12 +20,14 @@ final class LruList {
     long frames;
 
     /** A list of the manager's: its figures are its own. */
-    LruList() {
+    LruList(byte id) {
+        this.id = id;
         this.home = this;
     }
 
     /** A scan's temporary list: its figures are kept on {@code home}. */
     LruList(LruList home) {
+        this.id = home.id;
         this.home = home;
     }
 

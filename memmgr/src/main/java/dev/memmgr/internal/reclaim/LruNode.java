@@ -27,12 +27,21 @@ public abstract class LruNode {
     int listFrames;
     /** Recently used; set without a lock, cleared by the shrinker. A benign race. */
     private boolean accessed;
+    /** ARC: the object was on T2 when it left the evictable lists (pin, DONTNEED); LRU lock. */
+    boolean wasT2;
 
-    /** Records a use for the LRU (pin, getPages, vmap, read, write, fence). Any thread, no lock. */
-    public final void markAccessed() {
+    /**
+     * Records a use for the LRU (pin, getPages, vmap, read, write, fence). Any thread, no lock.
+     *
+     * @return whether this use set the flag (the first since the object last moved): ARC then
+     *     records it as a hit ({@link Lru#offer})
+     */
+    public final boolean markAccessed() {
         if (!accessed) {
             accessed = true;
+            return true;
         }
+        return false;
     }
 
     final void clearAccessed() {

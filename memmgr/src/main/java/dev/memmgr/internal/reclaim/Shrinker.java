@@ -17,6 +17,9 @@ import java.util.function.BooleanSupplier;
  * the list is exhausted, what is left on the temporary list goes back to the tail of the list in
  * the order it was visited: skipped objects keep their order among themselves.
  *
+ * <p>The evict passes follow the manager's policy ({@link Lru}): LRU walks INACTIVE then ACTIVE;
+ * ARC drains its recorded hits and picks T1's or T2's head by its target size.
+ *
  * <p>A scan makes at most two rounds over the evictable lists: when the first falls short of the
  * target after giving second chances, a second round, which gives none (their flags are clear by
  * now), takes those objects too, as vmscan raises its priority. So {@code reclaim(bytes)} frees
@@ -87,10 +90,13 @@ public final class Shrinker {
         }
 
         long evict(long target) {
-            long freed = 0;
-            if (freed < target && canEvict.getAsBoolean()) {
-                freed += scanList(Lru.INACTIVE, LruNode.EVICT, target - freed, this);
+            if (target <= 0 || !canEvict.getAsBoolean()) {
+                return 0;
             }
+            if (lru.isArc()) {
+                return arcEvict(target, this);
+            }
+            long freed = scanList(Lru.INACTIVE, LruNode.EVICT, target, this);
             if (freed < target && canEvict.getAsBoolean()) {
                 freed += scanList(Lru.ACTIVE, LruNode.EVICT, target - freed, this);
             }
@@ -114,34 +120,7 @@ public final class Shrinker {
                     round.secondChances++;
                     continue; // second chance
                 }
-                if (!n.reclaimGet()) {
-                    continue; // dying: its free takes it off the lists
-                }
-                int nodeFrames = n.listFrames;
-                lru.unlockLru();
-                try {
-                    if (n.reclaimTryLock()) {
-                        int got;
-                        try {
-                            got = n.reclaimLocked(mode);
-                        } finally {
-                            n.reclaimUnlock();
-                        }
-                        if (got > 0) {
-                            freed += got;
-                        } else if (got == LruNode.SKIP_BUSY && round.why != null) {
-                            round.why.busy(n, nodeFrames);
-                        }
-                    } else if (round.why != null) {
-                        round.why.locked(nodeFrames);
-                    }
-                } finally {
-                    try {
-                        n.reclaimPut();
-                    } finally {
-                        lru.lockLru();
-                    }
-                }
+                freed += visitLocked(n, mode, round);
                 if (mode == LruNode.EVICT && !canEvict.getAsBoolean()) {
                     break;
                 }
@@ -151,5 +130,82 @@ public final class Shrinker {
             lru.unlockLru();
         }
         return freed;
+    }
+
+    /**
+     * ARC's eviction: drain the recorded hits, then take T1's head while T1 holds more than the
+     * target p (or T2 is empty), else T2's; a flagged head is a hit whose offer was dropped: it
+     * goes to T2 (with a second chance). Each object is visited once per round.
+     */
+    private long arcEvict(long target, Round round) {
+        long freed = 0;
+        lru.lockLru();
+        lru.drainHitsLocked();
+        LruList t1 = lru.listLocked(Lru.INACTIVE);
+        LruList t2 = lru.listLocked(Lru.ACTIVE);
+        LruList scanned1 = new LruList(t1);
+        LruList scanned2 = new LruList(t2);
+        try {
+            while (freed < target && !stop.getAsBoolean()) {
+                boolean fromT1 = t1.head != null && (t1.frames > lru.targetLocked() || t2.head == null);
+                LruList list = fromT1 ? t1 : t2;
+                LruNode n = list.head;
+                if (n == null) {
+                    break;
+                }
+                if (n.testAndClearAccessed() && round.giveSecondChances) {
+                    lru.moveLocked(n, scanned2); // a hit: to T2's tail when the round ends
+                    round.secondChances++;
+                    continue;
+                }
+                lru.moveLocked(n, fromT1 ? scanned1 : scanned2);
+                freed += visitLocked(n, LruNode.EVICT, round);
+                if (!canEvict.getAsBoolean()) {
+                    break;
+                }
+            }
+        } finally {
+            lru.spliceBackLocked(scanned1);
+            lru.spliceBackLocked(scanned2);
+            lru.unlockLru();
+        }
+        return freed;
+    }
+
+    /**
+     * Tries to reclaim one object: a reference unless dying, the LRU lock dropped, a try-lock of
+     * its reservation, its own purge or eviction, then the lock retaken. LRU lock held on entry
+     * and exit.
+     *
+     * @return frames freed
+     */
+    private long visitLocked(LruNode n, int mode, Round round) {
+        if (!n.reclaimGet()) {
+            return 0; // dying: its free takes it off the lists
+        }
+        int nodeFrames = n.listFrames;
+        int got = 0;
+        lru.unlockLru();
+        try {
+            if (n.reclaimTryLock()) {
+                try {
+                    got = n.reclaimLocked(mode);
+                } finally {
+                    n.reclaimUnlock();
+                }
+                if (got == LruNode.SKIP_BUSY && round.why != null) {
+                    round.why.busy(n, nodeFrames);
+                }
+            } else if (round.why != null) {
+                round.why.locked(nodeFrames);
+            }
+        } finally {
+            try {
+                n.reclaimPut();
+            } finally {
+                lru.lockLru();
+            }
+        }
+        return Math.max(0, got);
     }
 }
