@@ -184,9 +184,11 @@ public final class Stress {
     final AtomicInteger nextId = new AtomicInteger();
     /** Live bytes are kept under this (creation waits for room). */
     final long byteCap;
+    /** Bytes of objects each worker's GPU VM workload may keep: an eighth of the capacity over all workers. */
+    final long vmBudget;
     volatile boolean running = true;
 
-    private Stress(MemoryManager mm, Workload workload, int objects, StressReport report) {
+    private Stress(MemoryManager mm, Workload workload, int objects, int threads, StressReport report) {
         this.mm = mm;
         this.pageSize = mm.pageSize();
         this.workload = workload;
@@ -195,6 +197,7 @@ public final class Stress {
         this.slots = new AtomicReferenceArray<>(objects);
         this.claims = new AtomicIntegerArray(objects);
         this.byteCap = workload.targetBytes + workload.targetBytes / 5;
+        this.vmBudget = Math.max(16L * pageSize, Math.min(16L << 20, mm.capacity() / (8L * threads)) / pageSize * pageSize);
         Workload.Kind[] kinds = Workload.Kind.values();
         this.clients = new Client[kinds.length];
         for (Workload.Kind k : kinds) {
@@ -268,7 +271,7 @@ public final class Stress {
         long target = swapBytes == 0 ? capacity : Math.min(2 * capacity, capacity + swapBytes / 2);
         Workload workload = new Workload(capacity, mm.pageSize(), o.objects(), target);
         StressReport report = new StressReport(out);
-        Stress s = new Stress(mm, workload, o.objects(), report);
+        Stress s = new Stress(mm, workload, o.objects(), o.threads(), report);
 
         out.printf(Locale.ROOT, "memmgr stress: capacity %s, swap %s (%s), page %d B, %d threads, %d s, %d objects, seed %d%n",
                 Sizes.format(capacity), Sizes.format(swapBytes), swapWhere, mm.pageSize(), o.threads(), o.seconds(),
@@ -376,6 +379,12 @@ public final class Stress {
         out.printf("gpuOutOfMemory (expected): %d%n", report.gpuOutOfMemory.sum());
         out.printf("purged (expected, DONTNEED objects): %d seen, %d recreated%n", report.purgedSeen.sum(),
                 report.recreated.sum());
+        out.printf("vm: %d maps, %d unmaps, %d reads checked, %d writes, %d validates (%d with evicted objects),"
+                        + " %d page faults checked, %d table objects bound, %d handles closed while mapped,"
+                        + " %d objects freed by their last unmap, %d resets%n", report.vmMaps.sum(), report.vmUnmaps.sum(),
+                report.vmReads.sum(), report.vmWrites.sum(), report.vmValidates.sum(), report.vmValidatesEvicted.sum(),
+                report.vmFaults.sum(), report.vmBorrowed.sum(),
+                report.vmClosedMapped.sum(), report.vmFreedByUnmap.sum(), report.vmResets.sum());
         out.printf("unexpected: %d%n", report.unexpected());
         out.printf("result: %s (seed %d)%n", failures == 0 && stoppedEarly == null ? "OK" : "FAILED", o.seed());
         out.printf("ops: %d%n", ops);
@@ -398,11 +407,12 @@ public final class Stress {
         MemoryStats st = s.mm.stats();
         out.printf(Locale.ROOT,
                 "[%4d s] %8.0f ops/s  resident %9s  evicted %9s  swap used %9s  live %4d objects %9s"
-                        + "  evictions %d swapIns %d purges %d oom %d%n",
+                        + "  evictions %d swapIns %d purges %d oom %d  vm maps %d unmaps %d reads %d validates %d%n",
                 second, opsPerSecond, Sizes.format(st.resident()),
                 Sizes.format(st.evicted()), Sizes.format(st.swapUsed()), s.liveObjects.get(),
                 Sizes.format(s.liveBytes.get()), st.evictions(), st.swapIns(), st.purges(),
-                s.report.gpuOutOfMemory.sum());
+                s.report.gpuOutOfMemory.sum(), s.report.vmMaps.sum(), s.report.vmUnmaps.sum(), s.report.vmReads.sum(),
+                s.report.vmValidates.sum());
     }
 
     private static void sleepMillis(long ms) {
