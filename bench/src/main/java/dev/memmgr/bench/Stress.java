@@ -61,6 +61,13 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *     IllegalStateException;</li>
  * <li>now and then {@code MemoryManager.reclaim}, stats and fdinfo.</li>
  * </ul>
+ * About one step in eight is instead an operation of the worker's own GPU VM ({@link StressVm}):
+ * map ranges of the worker's objects (client {@code vm}, outside the table, an eighth of the
+ * capacity over all workers) over existing mappings, unmap ranges or whole objects, read and
+ * write through the VM with every byte checked, access unmapped addresses (a fault at the first
+ * unmapped byte, nothing copied), DONTNEED, WILLNEED and close handles of mapped objects, submit
+ * ({@code lockAll}, {@code validate}, a fence), check the page table, or bind a range of a table
+ * object under a shared claim for one read.
  * Workers claim a slot without blocking (shared for reads, pins, fences, lookups; exclusive for
  * writes, uploads, madvise and close; a busy slot is skipped), so several threads pin and read one
  * object at once while the model stays exact. Under an exclusive claim the object's counts must
@@ -91,9 +98,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * The settings and the seed first (repeat a run with {@code --seed}); once a second a progress
  * line labelled with its second (1, 2, 3, ...: a late line comes late, it is never repeated or
  * skipped) with ops/s, resident, evicted and swap used from {@code MemoryManager.stats()}, the
- * live working set, evictions, swap-ins, purges, GpuOutOfMemoryExceptions; failures as they
+ * live working set, evictions, swap-ins, purges, GpuOutOfMemoryExceptions, and the VM maps,
+ * unmaps, reads checked and validates so far; failures as they
  * happen ({@code CORRUPTION:}, {@code UNEXPECTED:} with stack traces); then counts of expected
- * events and a {@code result:} line, and finally exactly these lines:
+ * events, a {@code vm:} line with the VM workload's figures, and a {@code result:} line, and
+ * finally exactly these lines:
  * <pre>
  * ops: N
  * evictions: N
