@@ -105,6 +105,8 @@ public final class QuickSuite {
         run(VmapBench.class.getName() + "\\.vmapCold", 2, 1, 3, 1, false, null);
         run(ReclaimBench.class.getName() + "\\.", 2, 2, 5, 2, false, null);
         run(ShrinkerBench.class.getName() + "\\.", 2, 1, 3, 1, false, null);
+        run(GpuVmBench.class.getName() + "\\.", 3, 1, 5, 1, true, null);
+        run(ExecBench.class.getName() + "\\.", 3, 1, 5, 1, true, null);
     }
 
     private void run(String include, int warmups, int warmupSeconds, int iterations, int seconds, boolean gc,
@@ -133,6 +135,8 @@ public final class QuickSuite {
         vmapRows();
         reclaimRows();
         shrinkerRows();
+        gpuVmRows();
+        execRows();
         footprintRows();
         StringBuilder sb = new StringBuilder();
         sb.append("memmgr quick suite, ").append(date).append("; ").append(machine).append('\n');
@@ -158,7 +162,7 @@ public final class QuickSuite {
         infoRatioRow("atomicPair itself, 2 threads vs 1 thread (the machine's floor)",
                 score("PagesContendedBench.atomicPair", null), score("PagesBench.atomicPair", null));
         for (String m : new String[] {"PagesBench.getPutPages", "PagesBench.pinUnpin", "VmapBench.vmapCached"}) {
-            Result<?> alloc = secondary(m, "gc.alloc.rate.norm");
+            Result<?> alloc = secondary(m, m.startsWith("VmapBench") ? "1" : null, "gc.alloc.rate.norm");
             if (alloc != null) {
                 boolean met = alloc.getScore() < 0.5; // JMH reports fractions of a byte of noise
                 rows.add(String.format(Locale.ROOT, "| %s allocation | %s | | 0 B/op | %s |",
@@ -207,6 +211,36 @@ public final class QuickSuite {
                 rows.add(String.format(Locale.ROOT, "| shrinker %s, per object in the way | %s | | info | |", m,
                         scoreText(r)));
             }
+        }
+    }
+
+    private void gpuVmRows() {
+        ratioRow("GpuVm map + unmap of one page, 100,000 vs 100 mappings", score("GpuVmBench.mapUnmapOnePage", "100000"),
+                score("GpuVmBench.mapUnmapOnePage", "100"), 2.0, true);
+        infoRatioRow("GpuVm map + unmap, scattered holes, 100,000 vs 100 mappings",
+                score("GpuVmBench.mapUnmapScattered", "100000"), score("GpuVmBench.mapUnmapScattered", "100"));
+        for (String m : new String[] {"mapUnmapOnePage", "planSplitPerOp"}) {
+            Result<?> r = score("GpuVmBench." + m, "100000");
+            Result<?> alloc = secondary("GpuVmBench." + m, "100000", "gc.alloc.rate.norm");
+            if (r != null) {
+                rows.add(String.format(Locale.ROOT, "| GpuVm %s, 100,000 mappings%s | %s, %s | | info | |", m,
+                        m.startsWith("plan") ? " (per op of a 17-op split plan)" : "", scoreText(r),
+                        alloc == null ? "? B/op" : scoreText(alloc)));
+            }
+        }
+    }
+
+    private void execRows() {
+        Result<?> pairs = score("ExecBench.plainPairs", null);
+        ratioRow("Exec.lockAll of 64 uncontended + close vs 64 lock/unlock pairs", score("ExecBench.execLockAll", null),
+                pairs, 1.5, true);
+        infoRatioRow("Exec.lockAll of 64 through lock(BufferObject) vs 64 pairs",
+                score("ExecBench.execLockAllObjects", null), pairs);
+        infoRatioRow("64 locks held at once, then unlocked, vs 64 pairs", score("ExecBench.plainHoldAll", null), pairs);
+        Result<?> alloc = secondary("ExecBench.execLockAll", null, "gc.alloc.rate.norm");
+        if (alloc != null) {
+            rows.add(String.format(Locale.ROOT, "| Exec.lockAll of 64 + close allocation | %s | | info | |",
+                    scoreText(alloc)));
         }
     }
 
@@ -290,8 +324,8 @@ public final class QuickSuite {
         return r == null ? null : r.getPrimaryResult();
     }
 
-    private Result<?> secondary(String benchmark, String label) {
-        RunResult r = find(benchmark, benchmark.startsWith("VmapBench") ? "1" : null);
+    private Result<?> secondary(String benchmark, String paramValue, String label) {
+        RunResult r = find(benchmark, paramValue);
         return r == null ? null : r.getSecondaryResults().get(label);
     }
 

@@ -61,6 +61,13 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *     IllegalStateException;</li>
  * <li>now and then {@code MemoryManager.reclaim}, stats and fdinfo.</li>
  * </ul>
+ * About one step in eight is instead an operation of the worker's own GPU VM ({@link StressVm}):
+ * map ranges of the worker's objects (client {@code vm}, outside the table, an eighth of the
+ * capacity over all workers) over existing mappings, unmap ranges or whole objects, read and
+ * write through the VM with every byte checked, access unmapped addresses (a fault at the first
+ * unmapped byte, nothing copied), DONTNEED, WILLNEED and close handles of mapped objects, submit
+ * ({@code lockAll}, {@code validate}, a fence), check the page table, or bind a range of a table
+ * object under a shared claim for one read.
  * Workers claim a slot without blocking (shared for reads, pins, fences, lookups; exclusive for
  * writes, uploads, madvise and close; a busy slot is skipped), so several threads pin and read one
  * object at once while the model stays exact. Under an exclusive claim the object's counts must
@@ -91,9 +98,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * The settings and the seed first (repeat a run with {@code --seed}); once a second a progress
  * line labelled with its second (1, 2, 3, ...: a late line comes late, it is never repeated or
  * skipped) with ops/s, resident, evicted and swap used from {@code MemoryManager.stats()}, the
- * live working set, evictions, swap-ins, purges, GpuOutOfMemoryExceptions; failures as they
+ * live working set, evictions, swap-ins, purges, GpuOutOfMemoryExceptions, and the VM maps,
+ * unmaps, reads checked and validates so far; failures as they
  * happen ({@code CORRUPTION:}, {@code UNEXPECTED:} with stack traces); then counts of expected
- * events and a {@code result:} line, and finally exactly these lines:
+ * events, a {@code vm:} line with the VM workload's figures, and a {@code result:} line, and
+ * finally exactly these lines:
  * <pre>
  * ops: N
  * evictions: N
@@ -184,9 +193,11 @@ public final class Stress {
     final AtomicInteger nextId = new AtomicInteger();
     /** Live bytes are kept under this (creation waits for room). */
     final long byteCap;
+    /** Bytes of objects each worker's GPU VM workload may keep: an eighth of the capacity over all workers. */
+    final long vmBudget;
     volatile boolean running = true;
 
-    private Stress(MemoryManager mm, Workload workload, int objects, StressReport report) {
+    private Stress(MemoryManager mm, Workload workload, int objects, int threads, StressReport report) {
         this.mm = mm;
         this.pageSize = mm.pageSize();
         this.workload = workload;
@@ -195,6 +206,7 @@ public final class Stress {
         this.slots = new AtomicReferenceArray<>(objects);
         this.claims = new AtomicIntegerArray(objects);
         this.byteCap = workload.targetBytes + workload.targetBytes / 5;
+        this.vmBudget = Math.max(16L * pageSize, Math.min(16L << 20, mm.capacity() / (8L * threads)) / pageSize * pageSize);
         Workload.Kind[] kinds = Workload.Kind.values();
         this.clients = new Client[kinds.length];
         for (Workload.Kind k : kinds) {
@@ -268,7 +280,7 @@ public final class Stress {
         long target = swapBytes == 0 ? capacity : Math.min(2 * capacity, capacity + swapBytes / 2);
         Workload workload = new Workload(capacity, mm.pageSize(), o.objects(), target);
         StressReport report = new StressReport(out);
-        Stress s = new Stress(mm, workload, o.objects(), report);
+        Stress s = new Stress(mm, workload, o.objects(), o.threads(), report);
 
         out.printf(Locale.ROOT, "memmgr stress: capacity %s, swap %s (%s), page %d B, %d threads, %d s, %d objects, seed %d%n",
                 Sizes.format(capacity), Sizes.format(swapBytes), swapWhere, mm.pageSize(), o.threads(), o.seconds(),
@@ -376,6 +388,12 @@ public final class Stress {
         out.printf("gpuOutOfMemory (expected): %d%n", report.gpuOutOfMemory.sum());
         out.printf("purged (expected, DONTNEED objects): %d seen, %d recreated%n", report.purgedSeen.sum(),
                 report.recreated.sum());
+        out.printf("vm: %d maps, %d unmaps, %d reads checked, %d writes, %d validates (%d with evicted objects),"
+                        + " %d page faults checked, %d table objects bound, %d handles closed while mapped,"
+                        + " %d objects freed by their last unmap, %d resets%n", report.vmMaps.sum(), report.vmUnmaps.sum(),
+                report.vmReads.sum(), report.vmWrites.sum(), report.vmValidates.sum(), report.vmValidatesEvicted.sum(),
+                report.vmFaults.sum(), report.vmBorrowed.sum(),
+                report.vmClosedMapped.sum(), report.vmFreedByUnmap.sum(), report.vmResets.sum());
         out.printf("unexpected: %d%n", report.unexpected());
         out.printf("result: %s (seed %d)%n", failures == 0 && stoppedEarly == null ? "OK" : "FAILED", o.seed());
         out.printf("ops: %d%n", ops);
@@ -398,11 +416,12 @@ public final class Stress {
         MemoryStats st = s.mm.stats();
         out.printf(Locale.ROOT,
                 "[%4d s] %8.0f ops/s  resident %9s  evicted %9s  swap used %9s  live %4d objects %9s"
-                        + "  evictions %d swapIns %d purges %d oom %d%n",
+                        + "  evictions %d swapIns %d purges %d oom %d  vm maps %d unmaps %d reads %d validates %d%n",
                 second, opsPerSecond, Sizes.format(st.resident()),
                 Sizes.format(st.evicted()), Sizes.format(st.swapUsed()), s.liveObjects.get(),
                 Sizes.format(s.liveBytes.get()), st.evictions(), st.swapIns(), st.purges(),
-                s.report.gpuOutOfMemory.sum());
+                s.report.gpuOutOfMemory.sum(), s.report.vmMaps.sum(), s.report.vmUnmaps.sum(), s.report.vmReads.sum(),
+                s.report.vmValidates.sum());
     }
 
     private static void sleepMillis(long ms) {

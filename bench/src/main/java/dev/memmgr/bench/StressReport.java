@@ -26,6 +26,26 @@ final class StressReport {
     final LongAdder fencesAttached = new LongAdder();
     final LongAdder fencesSignaled = new LongAdder();
     final LongAdder bytesVerified = new LongAdder();
+    // the GPU VM workload (StressVm)
+    final LongAdder vmMaps = new LongAdder();
+    final LongAdder vmUnmaps = new LongAdder();
+    /** Reads through a VM whose every byte was checked. */
+    final LongAdder vmReads = new LongAdder();
+    final LongAdder vmWrites = new LongAdder();
+    /** validate() calls under lockAll (one per submission). */
+    final LongAdder vmValidates = new LongAdder();
+    /** validate() calls that found evicted objects to swap in. */
+    final LongAdder vmValidatesEvicted = new LongAdder();
+    /** Accesses across unmapped addresses that faulted where and as they must. */
+    final LongAdder vmFaults = new LongAdder();
+    /** Table objects bound in a VM for one operation. */
+    final LongAdder vmBorrowed = new LongAdder();
+    /** Handles closed while the object was mapped. */
+    final LongAdder vmClosedMapped = new LongAdder();
+    /** Objects whose handle was closed, freed by their last unmap. */
+    final LongAdder vmFreedByUnmap = new LongAdder();
+    /** VMs closed and started anew after an unexpected result (each is also counted as unexpected). */
+    final LongAdder vmResets = new LongAdder();
     private final AtomicLong corruptions = new AtomicLong();
     private final AtomicLong unexpected = new AtomicLong();
     private int printedCorruptions;

@@ -34,6 +34,8 @@ final class StressWorker implements Runnable {
     private static final Duration FENCE_WAIT = Duration.ofSeconds(5);
     /** The scratch is filled with this before each read, so a read that skips bytes shows. */
     private static final byte POISON = (byte) 0xA5;
+    /** Steps in a thousand that are an operation of the worker's GPU VM ({@link StressVm}). */
+    private static final int VM_PER_MILLE = 120;
 
     private final Stress run;
     private final StressReport report;
@@ -44,6 +46,8 @@ final class StressWorker implements Runnable {
     final LatencyHistogram pinLatency = new LatencyHistogram();
     final LatencyHistogram readLatency = new LatencyHistogram();
     private MemorySegment scratch;
+    /** This worker's GPU VM and its objects (made in {@link #run()}, with the scratch). */
+    private StressVm vm;
 
     StressWorker(Stress run, String name, long seed) {
         this.run = run;
@@ -58,6 +62,7 @@ final class StressWorker implements Runnable {
     public void run() {
         try (Arena arena = Arena.ofConfined()) {
             scratch = arena.allocate(workload.maxObject, 4096);
+            vm = new StressVm(run, this, name, rnd.split(), scratch);
             while (run.running) {
                 try {
                     step();
@@ -65,6 +70,7 @@ final class StressWorker implements Runnable {
                     report.unexpected(name + ": escaped a step", t);
                 }
             }
+            vm.finish();
         } catch (Throwable t) {
             report.unexpected(name + ": worker died", t);
         }
@@ -82,7 +88,7 @@ final class StressWorker implements Runnable {
 
     // ---- claims ----------------------------------------------------------------------------
 
-    private boolean claimShared(int i) {
+    boolean claimShared(int i) {
         for (int c; (c = run.claims.get(i)) >= 0; ) {
             if (run.claims.compareAndSet(i, c, c + 1)) {
                 return true;
@@ -95,7 +101,7 @@ final class StressWorker implements Runnable {
         return run.claims.compareAndSet(i, 0, -1);
     }
 
-    private void release(int i, boolean exclusive) {
+    void release(int i, boolean exclusive) {
         if (exclusive) {
             run.claims.set(i, 0);
         } else {
@@ -113,6 +119,11 @@ final class StressWorker implements Runnable {
         }
         if (r < 5) {
             counted(this::statsOp);
+            return;
+        }
+        if (r < 5 + VM_PER_MILLE) {
+            vm.step();
+            done();
             return;
         }
         int i = rnd.nextInt(run.slots.length());

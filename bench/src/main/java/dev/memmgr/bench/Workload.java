@@ -44,7 +44,9 @@ final class Workload {
         TEXTURES("textures", 35, 64 << 10, 16 << 20, new int[] {28, 28, 4, 5, 10, 6, 6, 2, 3, 2}),
         GEOMETRY("geometry", 25, 4 << 10, 4 << 20, new int[] {20, 18, 18, 10, 12, 6, 6, 2, 4, 2}),
         STAGING("staging", 15, 256 << 10, 8 << 20, new int[] {14, 8, 20, 26, 10, 3, 3, 0, 12, 2}),
-        CACHE("cache", 25, 4 << 10, 2 << 20, new int[] {24, 6, 8, 2, 6, 5, 5, 30, 6, 3});
+        CACHE("cache", 25, 4 << 10, 2 << 20, new int[] {24, 6, 8, 2, 6, 5, 5, 30, 6, 3}),
+        /** The workers' GPU VM objects ({@link StressVm}): never in the table (weight 0, no table operations). */
+        VM("vm", 0, 4 << 10, 2 << 20, new int[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
 
         final String label;
         final int weight;
