@@ -362,11 +362,11 @@ public final class GpuVm implements AutoCloseable {
     }
 
     static List<GpuVa> vas(List<Mapping<GemObject>> ms) {
-        List<GpuVa> out = new ArrayList<>(ms.size());
-        for (Mapping<GemObject> m : ms) {
-            out.add(va(m));
+        GpuVa[] out = new GpuVa[ms.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = va(ms.get(i));
         }
-        return List.copyOf(out);
+        return List.of(out);
     }
 
     private List<VmBo> vmBos(List<VmBoLink> links) {
@@ -378,15 +378,15 @@ public final class GpuVm implements AutoCloseable {
     }
 
     private static List<VaOp> ops(List<Op<GemObject>> ops) {
-        List<VaOp> out = new ArrayList<>(ops.size());
-        for (Op<GemObject> op : ops) {
-            out.add(switch (op) {
+        VaOp[] out = new VaOp[ops.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = switch (ops.get(i)) {
                 case Op.Map<GemObject> m -> new VaOp.Map(va(m.va()));
                 case Op.Unmap<GemObject> u -> new VaOp.Unmap(va(u.va()), u.keep());
                 case Op.Remap<GemObject> r -> new VaOp.Remap(new VaOp.Unmap(va(r.unmap().va()), r.unmap().keep()),
                         va(r.prev()), va(r.next()));
-            });
+            };
         }
-        return List.copyOf(out);
+        return List.of(out); // one copy, unmodifiable
     }
 }

@@ -174,7 +174,7 @@ public final class VmEngine {
      */
     public List<Op<GemObject>> map(long va, long range, GemObject obj, long offset) {
         checkMap(va, range, obj, offset);
-        List<VmBoLink> gone = new ArrayList<>(0);
+        List<VmBoLink>[] gone = gone();
         List<Op<GemObject>> ops = obj.withLock(o -> {
             lock.lock();
             try {
@@ -184,14 +184,19 @@ public final class VmEngine {
                     linkLocked(o);
                 }
                 space.apply(plan);
-                accountLocked(plan.ops(), gone);
+                gone[0] = accountLocked(plan.ops());
                 return plan.ops();
             } finally {
                 lock.unlock();
             }
         });
-        release(gone);
+        release(gone[0]);
         return ops;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<VmBoLink>[] gone() {
+        return (List<VmBoLink>[]) new List<?>[1];
     }
 
     /**
@@ -201,14 +206,14 @@ public final class VmEngine {
      */
     public List<Op<GemObject>> unmap(long va, long range) {
         space.checkRange(va, range);
-        List<VmBoLink> gone = new ArrayList<>(0);
+        List<VmBoLink> gone;
         List<Op<GemObject>> ops;
         lock.lock();
         try {
             checkOpenLocked();
             Plan<GemObject> plan = space.planUnmap(va, range);
             space.apply(plan);
-            accountLocked(plan.ops(), gone);
+            gone = accountLocked(plan.ops());
             ops = plan.ops();
         } finally {
             lock.unlock();
@@ -231,8 +236,13 @@ public final class VmEngine {
         }
     }
 
-    /** Moves the links' mapping counts by the applied ops; collects links left without mappings. */
-    private void accountLocked(List<Op<GemObject>> ops, List<VmBoLink> gone) {
+    /**
+     * Moves the links' mapping counts by the applied ops.
+     *
+     * @return the links left without mappings (unlinked), or null when there are none
+     */
+    private List<VmBoLink> accountLocked(List<Op<GemObject>> ops) {
+        List<VmBoLink> gone = null;
         for (Op<GemObject> op : ops) {
             switch (op) {
                 case Op.Map<GemObject> m -> links.get(m.va().obj()).mappings++;
@@ -252,9 +262,13 @@ public final class VmEngine {
             VmBoLink l = links.get(o);
             if (l != null && l.mappings == 0) {
                 unlinkLocked(l);
+                if (gone == null) {
+                    gone = new ArrayList<>(2);
+                }
                 gone.add(l);
             }
         }
+        return gone;
     }
 
     private void unlinkLocked(VmBoLink l) {
@@ -265,6 +279,9 @@ public final class VmEngine {
 
     /** Drops unlinked links' listeners and references; no lock held (the last may free an object). */
     private void release(List<VmBoLink> gone) {
+        if (gone == null) {
+            return;
+        }
         for (VmBoLink l : gone) {
             dev.removeEvictionListener(l.obj, l.listener);
             l.obj.dropLifetime();
