@@ -395,7 +395,8 @@ public final class GemDevice {
             ScanStats what = new ScanStats();
             ev.begin();
             long freed = shrinker.scan(target, what);
-            ev.end(name(), kind, target << pageShift, freed << pageShift, what.purged(), what.evicted(), what.skipped());
+            long requested = target > Long.MAX_VALUE >>> pageShift ? Long.MAX_VALUE : target << pageShift; // reclaim(MAX_VALUE)
+            ev.end(name(), kind, requested, freed << pageShift, what.purged(), what.evicted(), what.skipped());
             return freed;
         } finally {
             gate.exit();

@@ -12,8 +12,9 @@ import java.util.Objects;
  * library's own classes on top are dropped (they are the same for every site), so the first
  * frame is the user's line that created, pinned, mapped or used the object. Capturing costs a
  * stack walk, which is why detection is off by default. The first pin (vmap, page use) is the
- * one that took the count from zero; the last is the most recent. Races between threads taking
- * pins at once may record any of them: these are hints for a human, not state.
+ * one that took the count from zero (or the first the user took, when the library took the count
+ * from zero for another: the page use all pins hold); the last is the most recent. Races between
+ * threads taking pins at once may record any of them: these are hints for a human, not state.
  *
  * <p>Thread-safe: sites are published through volatile fields.
  */
@@ -44,7 +45,7 @@ public final class LeakSites {
      * @param wasFirst whether the count was zero before (the slow path took it)
      */
     public void took(Use use, boolean wasFirst) {
-        Site s = new Site(wasFirst ? "first " + use.text + " taken here" : "last " + use.text + " taken here");
+        Site s = new Site(use.text + " taken here");
         synchronized (this) { // a leaf monitor; keeps first and last of one use consistent
             if (wasFirst || first[use.ordinal()] == null) {
                 first[use.ordinal()] = s;
@@ -73,11 +74,14 @@ public final class LeakSites {
         }
         Site f = first[use.ordinal()];
         Site l = last[use.ordinal()];
-        if (f != null) {
-            report.addSuppressed(f);
+        if (f == null) {
+            return; // taken by the library for another count (the use all pins hold, the pin of vmaps)
         }
-        if (l != null && l != f) {
-            report.addSuppressed(l);
+        if (l == f) {
+            report.addSuppressed(new Site(use.text + " taken here", f.getStackTrace()));
+        } else {
+            report.addSuppressed(new Site("first " + use.text + " taken here", f.getStackTrace()));
+            report.addSuppressed(new Site("last " + use.text + " taken here", l.getStackTrace()));
         }
     }
 
