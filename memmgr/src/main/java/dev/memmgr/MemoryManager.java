@@ -105,7 +105,10 @@ public final class MemoryManager implements AutoCloseable {
     }
 
     /**
-     * Returns a snapshot of memory use; never blocks on object locks; answers after close too.
+     * Returns a snapshot of memory use; never blocks on object locks; answers after close too. Its
+     * cost grows with the live objects (the {@link MemoryStats#busy() busy} figure asks each
+     * object holding frames whether it has unsignaled fences), so call it for figures, not in a
+     * tight loop.
      *
      * @return a snapshot of memory use; never blocks on object locks; answers after close too
      */

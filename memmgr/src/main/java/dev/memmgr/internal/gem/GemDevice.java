@@ -90,6 +90,7 @@ public final class GemDevice {
     public static GemDevice create(DeviceConfig c) {
         PhysMem mem = LowerLayers.call(() -> PhysMem.create(c.capacity(), c.pageSize()));
         SwapSpace swap = null;
+        GemDevice dev = null;
         try {
             if (!c.noSwap()) {
                 if (c.swapFile() != null) {
@@ -99,13 +100,16 @@ public final class GemDevice {
                     swap = LowerLayers.call(() -> SwapSpace.createTemp(Path.of(System.getProperty("java.io.tmpdir")), bytes, mem));
                 }
             }
-            GemDevice dev = new GemDevice(c, mem, swap);
+            dev = new GemDevice(c, mem, swap);
             dev.obs = new DeviceObs(dev, c); // registers dev::stats with JMX: after the constructor
             if (dev.reclaimThread != null) {
                 dev.reclaimThread.start();
             }
             return dev;
         } catch (RuntimeException | Error e) {
+            if (dev != null && dev.obs != null) {
+                dev.obs.close();
+            }
             if (swap != null) {
                 swap.close();
             }
