@@ -101,7 +101,7 @@ final class DeviceObs {
     }
 
     /**
-     * Reports, with leak detection on, each object whose handle in {@code f} was never closed (the
+     * Reports, with leak detection on, each object of {@code open} whose own handle was never closed (the
      * client or the whole manager closes with it open), with its creation site.
      *
      * @param when "the client closed" or "the manager closed"

@@ -93,13 +93,23 @@ public final class LeakSites {
         private static final long serialVersionUID = 1L;
         private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
         private static final int MAX_FRAMES = 32;
+        /**
+         * A class of the library: in its packages (the API and the internals, not a user's
+         * {@code dev.memmgr.something}) and loaded from where this class was (a jar, a directory,
+         * {@code jrt:/dev.memmgr} in an image), so that classes of the user's in the same packages
+         * (tests patched into the module) count as the user's.
+         */
         private static final ClassValue<Boolean> LIBRARY = new ClassValue<>() {
             @Override
             protected Boolean computeValue(Class<?> c) {
+                String pkg = c.getPackageName();
+                if (!pkg.equals("dev.memmgr") && !pkg.startsWith("dev.memmgr.internal")) {
+                    return false;
+                }
                 CodeSource mine = LeakSites.class.getProtectionDomain().getCodeSource();
                 CodeSource its = c.getProtectionDomain().getCodeSource();
-                if (mine == null || its == null) { // no locations to compare: by module and package
-                    return c.getModule() == LeakSites.class.getModule() && c.getPackageName().startsWith("dev.memmgr.internal");
+                if (mine == null || its == null) { // no locations to compare: by module
+                    return c.getModule() == LeakSites.class.getModule();
                 }
                 return Objects.equals(mine.getLocation(), its.getLocation());
             }
@@ -109,6 +119,10 @@ public final class LeakSites {
             super(what, null, true, true);
             StackTraceElement[] frames = WALKER.walk(s -> s.dropWhile(f -> LIBRARY.get(f.getDeclaringClass()))
                     .limit(MAX_FRAMES).map(StackWalker.StackFrame::toStackTraceElement).toArray(StackTraceElement[]::new));
+            if (frames.length == 0) { // called from the library's own threads: keep what there is
+                frames = WALKER.walk(s -> s.limit(MAX_FRAMES).map(StackWalker.StackFrame::toStackTraceElement)
+                        .toArray(StackTraceElement[]::new));
+            }
             setStackTrace(frames);
         }
 
