@@ -113,7 +113,8 @@ public final class Top {
             err.println(USAGE);
             return CommandLine.BAD_OPTIONS;
         }
-        boolean terminal = System.console() != null && out == System.out;
+        java.io.Console console = System.console();
+        boolean terminal = console != null && console.isTerminal() && out == System.out; // clear screens on a terminal only
         Map<Long, Sample> before = sample(o);
         if (o.pid() > 0 && before.isEmpty()) {
             err.println("top: process " + o.pid() + " publishes no memmgr counters (looked in " + o.dir() + ")");
