@@ -62,6 +62,10 @@ expect 2 "" "stress: --threads must be between 1 and 256: '0'" "$memmgr" stress 
 expect 2 "" "soak: --seconds: not a whole number: 'ten'" "$memmgr" soak --seconds ten
 expect 2 "" "quick: --out: the directory of '/nonexistent/dir/x.md' does not exist" "$memmgr" quick --out /nonexistent/dir/x.md
 expect 2 "" "usage: bin/memmgr bench" "$memmgr" bench -f many
+expect 2 "" "top: unknown option '--fast'" "$memmgr" top --fast
+expect 2 "" "top: not a process id: 'abc'" "$memmgr" top --once abc
+expect 2 "" "jfr: a recording FILE is needed" "$memmgr" jfr
+expect 2 "" "usage: bin/memmgr jfr FILE" "$memmgr" jfr --fast
 
 # --help: the command's own usage on stdout, status 0
 expect 0 "usage: bin/memmgr demo" "" "$memmgr" demo --help
@@ -70,6 +74,13 @@ expect 0 "usage: bin/memmgr soak" "" "$memmgr" soak -h
 expect 0 "usage: bin/memmgr quick" "" "$memmgr" quick --help
 expect 0 "usage: bin/memmgr bench" "" "$memmgr" bench --help
 expect 0 "-prof" "" "$memmgr" bench --help
+expect 0 "usage: bin/memmgr top" "" "$memmgr" top --help
+expect 0 "usage: bin/memmgr jfr FILE" "" "$memmgr" jfr --help
+
+# top and jfr on nothing: a message, not a failure; a process that publishes nothing: status 1
+expect 0 "no process publishes memmgr counters in $tmp/none" "" "$memmgr" top --once --dir "$tmp/none"
+expect 1 "" "top: process 999999999 publishes no memmgr counters" "$memmgr" top --once --dir "$tmp/none" 999999999
+expect 1 "" "jfr: no such file: $tmp/missing.jfr" "$memmgr" jfr "$tmp/missing.jfr"
 
 # MEMMGR_JAVA_HOME: used when it is a JDK 25+, refused (status 2, a message) otherwise
 jdk=$("$memmgr" java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.home = //p')

@@ -7,6 +7,8 @@
  */
 module dev.memmgr {
     requires org.agrona;
+    requires jdk.jfr;            // JFR events (category "memmgr")
+    requires java.management;    // MXBeans of named managers
 
     exports dev.memmgr;
 }

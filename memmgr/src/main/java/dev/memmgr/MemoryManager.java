@@ -105,12 +105,51 @@ public final class MemoryManager implements AutoCloseable {
     }
 
     /**
-     * Returns a snapshot of memory use; never blocks on object locks; answers after close too.
+     * Returns a snapshot of memory use; never blocks on object locks; answers after close too. Its
+     * cost grows with the live objects (the {@link MemoryStats#busy() busy} figure asks each
+     * object holding frames whether it has unsignaled fences), so call it for figures, not in a
+     * tight loop.
      *
      * @return a snapshot of memory use; never blocks on object locks; answers after close too
      */
     public MemoryStats stats() {
         return dev.stats();
+    }
+
+    /**
+     * Returns the manager's name: the one given to {@link Builder#name(String)} (with {@code #2},
+     * {@code #3}... appended when a manager of that name was registered in JMX already), or
+     * {@code manager-N} for a manager built without one (N counts the managers of the process). It
+     * names the manager in JFR events, dumps, the counters file and leak reports; answers after
+     * close too.
+     *
+     * @return the manager's name
+     */
+    public String name() {
+        return dev.name();
+    }
+
+    /**
+     * Returns a JSON text of everything the manager holds, like VMA's stats string: the manager
+     * ({@code name}, {@code pageSize}, {@code stats}: the {@link MemoryStats} components), then each
+     * open client ({@code id}, {@code name}, {@code stats}: the {@link ClientStats} components,
+     * {@code objects}: per handle the object's {@code handle}, {@code label}, {@code size} in bytes,
+     * {@code residency} as the {@link Residency} name, {@code refCount}, {@code pagesUseCount},
+     * {@code pinCount}, {@code vmapCount}, {@code madvise}, {@code busy}, {@code shared},
+     * {@code imported} and {@code exported}, and {@code owner}/{@code ownerHandle} for a handle of
+     * another client's object; {@code vms}: each GPU VM's {@code name}, {@code start}, {@code size}
+     * and {@code mappings}, each with {@code va}, {@code range}, the object's {@code handle} and
+     * {@code offset}), then {@code withoutHandle}: objects alive only through references (retains,
+     * GPU VM bindings, exports) whose handle was closed.
+     *
+     * <p>A snapshot: it never blocks on an object's lock; each figure is exact but they are not all
+     * read at the same instant. Cost in proportion to the objects and mappings.
+     *
+     * @return the JSON text (RFC 8259), indented
+     * @throws IllegalStateException if the manager is closed
+     */
+    public String dump() {
+        return dev.dump();
     }
 
     /**
@@ -146,9 +185,15 @@ public final class MemoryManager implements AutoCloseable {
         return dev;
     }
 
+    /**
+     * Returns the manager's name and figures with units, e.g. {@code MemoryManager['renderer',
+     * capacity 256 MiB, free 64 MiB, ...]}.
+     *
+     * @return the manager's name and figures
+     */
     @Override
     public String toString() {
-        return "MemoryManager[" + dev.stats() + "]";
+        return "MemoryManager['" + dev.name() + "'" + (dev.isClosed() ? ", closed" : "") + ", " + dev.stats().figures() + "]";
     }
 
     /**
@@ -168,6 +213,9 @@ public final class MemoryManager implements AutoCloseable {
         private boolean backgroundReclaim = true;
         private Duration evictionWait = Duration.ZERO;
         private ReclaimPolicy reclaimPolicy = ReclaimPolicy.ARC;
+        private String name;
+        private boolean leakDetection;
+        private boolean publishCounters;
 
         private Builder() {
         }
@@ -297,6 +345,69 @@ public final class MemoryManager implements AutoCloseable {
         }
 
         /**
+         * Names the manager, and registers it in the platform MBeanServer: an MXBean
+         * {@code dev.memmgr:type=MemoryManager,name=<name>} ({@link MemoryManagerMXBean}: the
+         * {@link MemoryStats} components) and one {@code dev.memmgr:type=Client,manager=<name>,name=<client>}
+         * per open client ({@link ClientMXBean}: the {@link ClientStats} components), each
+         * unregistered when its client or the manager closes. Names that ObjectName does not allow
+         * bare are quoted ({@link javax.management.ObjectName#quote}).
+         *
+         * <p>A name that is registered already, by a second client of the same name or a second
+         * open manager of the same name in this process, gets the first free of {@code <name>#2},
+         * {@code <name>#3}, ... (see {@link MemoryManager#name()}); nothing fails. A manager built
+         * without a name registers nothing.
+         *
+         * @param name the manager's name; not blank
+         * @return this builder
+         * @throws NullPointerException if name is null
+         * @throws IllegalArgumentException if name is blank
+         */
+        public Builder name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isBlank()) {
+                throw new IllegalArgumentException("name must not be blank");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Turns leak detection on or off (default off). On: every object remembers the stack of its
+         * creation and of its first and last pin, vmap and page use (a stack walk each, so it costs);
+         * closing a client or the manager reports at WARNING, through the System.Logger
+         * {@code "dev.memmgr"}, each object whose handle was never closed, with its label and
+         * creation stack; an object freed with pins, vmaps or page uses outstanding is reported with
+         * the stacks that took them. Off: nothing is recorded and only the leaked-uses WARNING
+         * (without stacks) remains.
+         *
+         * @param on whether to record creation and use sites and report leaks with them
+         * @return this builder
+         */
+        public Builder leakDetection(boolean on) {
+            this.leakDetection = on;
+            return this;
+        }
+
+        /**
+         * Publishes the manager's figures, and each client's, for other processes (default off):
+         * resident, evicted, purgeable, busy, pinned, swap use, and the totals of evictions,
+         * swap-ins and purges, as counters in the process's memory-mapped counters file (Agrona's
+         * counters layout), which {@code bin/memmgr top} reads. The file is
+         * {@code <java.io.tmpdir>/memmgr-counters-<user>/<pid>.dat} (the system property
+         * {@code memmgr.counters.dir} names another directory), owner-only, shared by the managers
+         * of the process and deleted when the last of them closes. A daemon thread,
+         * {@code memmgr-counters}, updates it every 250 ms; operations on objects pay nothing. If the
+         * file cannot be made, the manager works without it and says so at WARNING.
+         *
+         * @param on whether to publish
+         * @return this builder
+         */
+        public Builder publishCounters(boolean on) {
+            this.publishCounters = on;
+            return this;
+        }
+
+        /**
          * Creates the manager: the memfd of frames, the swap file, the reclaim thread.
          *
          * @return a new manager
@@ -316,8 +427,8 @@ public final class MemoryManager implements AutoCloseable {
                 throw new IllegalArgumentException("swap of " + swapBytes + " bytes is smaller than a page");
             }
             return new MemoryManager(GemDevice.create(new DeviceConfig(capacity, pageSize, swapFile, swapBytes,
-                    noSwap, low, high, backgroundReclaim, Timeouts.nanos(evictionWait),
-                    reclaimPolicy == ReclaimPolicy.ARC)));
+                    noSwap, low, high, backgroundReclaim, Timeouts.nanos(evictionWait), name, leakDetection,
+                    publishCounters, reclaimPolicy == ReclaimPolicy.ARC)));
         }
     }
 }

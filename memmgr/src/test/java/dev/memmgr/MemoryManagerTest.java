@@ -253,7 +253,7 @@ class MemoryManagerTest {
     @Test
     void freshManagerStats() {
         try (MemoryManager mm = fx.manager()) {
-            assertEquals(new MemoryStats(CAPACITY, CAPACITY, 0, 0, 0, 0, 2 * CAPACITY, 0, 0, 0, 0), mm.stats());
+            assertEquals(new MemoryStats(CAPACITY, CAPACITY, 0, 0, 0, 0, 2 * CAPACITY, 0, 0, 0, 0, 0, 0), mm.stats());
             assertEquals(CAPACITY, mm.capacity());
             assertEquals(PAGE, mm.pageSize());
             assertEquals(CAPACITY / PAGE, freeFrames(mm), "the whole capacity is usable by objects");

@@ -658,7 +658,8 @@ class ReclaimTest {
 
         long residentBytes = MiB + 3 * PAGE + 512 * KiB + MiB;
         MemoryStats s0 = mm.stats();
-        assertEquals(new MemoryStats(CAP, CAP - residentBytes, residentBytes, MiB, 512 * KiB, 0, SWAP, 0, 0, 0, 0), s0);
+        assertEquals(new MemoryStats(CAP, CAP - residentBytes, residentBytes, MiB, 512 * KiB, 0, SWAP, 0, 0, 0, 0, 0,
+                residentBytes), s0);
         assertEquals(new ClientStats(MiB + 16 * PAGE + 512 * KiB + MiB, 0, residentBytes, 512 * KiB, 0, 0),
                 client.stats());
 
@@ -667,12 +668,12 @@ class ReclaimTest {
         MemoryStats s1 = mm.stats();
         assertEquals(s0.free() + freed, s1.free(), "free grows by what reclaim returned");
         long evictedBytes = MiB + 3 * PAGE;
-        assertEquals(new MemoryStats(CAP, CAP - MiB, MiB, MiB, 0, evictedBytes, SWAP, evictedBytes, 2, 0, 1), s1);
+        assertEquals(new MemoryStats(CAP, CAP - MiB, MiB, MiB, 0, evictedBytes, SWAP, evictedBytes, 2, 0, 1, 0, residentBytes), s1);
         assertEquals(new ClientStats(MiB + 16 * PAGE + 512 * KiB + MiB, 0, MiB, 0, 0, evictedBytes), client.stats());
 
         assertContent(ps, sparse, "sparse object after swap-in: holes read as zero");
         MemoryStats s2 = mm.stats();
-        assertEquals(new MemoryStats(CAP, CAP - MiB - 3 * PAGE, MiB + 3 * PAGE, MiB, 0, MiB, SWAP, MiB, 2, 1, 1), s2,
+        assertEquals(new MemoryStats(CAP, CAP - MiB - 3 * PAGE, MiB + 3 * PAGE, MiB, 0, MiB, SWAP, MiB, 2, 1, 1, 0, residentBytes), s2,
                 "reading swaps in the 3 backed pages only");
         assertEquals(new ClientStats(MiB + 16 * PAGE + 512 * KiB + MiB, 0, MiB + 3 * PAGE, 0, 0, MiB), client.stats());
 

@@ -270,9 +270,9 @@ public final class Demo {
      */
     private static void print(PrintStream out, String what, Figures f) {
         MemoryStats s = f.stats();
-        out.printf("%s: free %s, resident %s (pinned %s), in swap %s; %d evictions, %d swap-ins, %d purges so far%n",
+        out.printf("%s: free %s, resident %s (pinned %s, peak %s), in swap %s; %d evictions, %d swap-ins, %d purges so far%n",
                 what, Sizes.format(s.free()), Sizes.format(s.resident()), Sizes.format(s.pinned()),
-                Sizes.format(s.evicted()), s.evictions(), s.swapIns(), s.purges());
+                Sizes.format(s.peakResident()), Sizes.format(s.evicted()), s.evictions(), s.swapIns(), s.purges());
         if (f.add()) {
             out.printf("  resident + in swap = %s, the content of the live objects; free + resident = the capacity%n",
                     Sizes.format(f.live()));

@@ -400,6 +400,7 @@ public final class Stress {
         out.printf("evictions: %d%n", st.evictions());
         out.printf("swapIns: %d%n", st.swapIns());
         out.printf("purges: %d%n", st.purges());
+        out.printf("peak resident: %s of %s%n", Sizes.format(st.peakResident()), Sizes.format(st.capacity()));
         out.printf("corruptions: %d%n", report.corruptions());
         out.println(pin.line("pin"));
         out.println(read.line("read"));

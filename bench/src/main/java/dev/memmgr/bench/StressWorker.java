@@ -516,7 +516,9 @@ final class StressWorker implements Runnable {
     private void statsOp() {
         MemoryStats s = run.mm.stats();
         if (s.free() < 0 || s.free() > s.capacity() || s.resident() != s.capacity() - s.free()
-                || s.swapUsed() < 0 || s.swapUsed() > s.swapCapacity() || s.pinned() < 0) {
+                || s.swapUsed() < 0 || s.swapUsed() > s.swapCapacity() || s.pinned() < 0
+                || s.busy() < 0 || s.busy() > s.capacity() || s.peakResident() < s.resident()
+                || s.peakResident() > s.capacity()) {
             report.violation("inconsistent stats: " + s);
         }
         var client = run.clients[rnd.nextInt(run.clients.length)];

@@ -2,6 +2,7 @@ package dev.memmgr.internal.gem;
 
 import dev.memmgr.SwapException;
 import dev.memmgr.internal.mem.ExtentList;
+import dev.memmgr.internal.obs.Events;
 import dev.memmgr.internal.reclaim.LruNode;
 import dev.memmgr.internal.swap.SwapSpace;
 import java.lang.foreign.MemorySegment;
@@ -43,6 +44,10 @@ final class Backing {
             return;
         }
         GemDevice dev = o.dev();
+        Events.SwapIn ev = fromSwap > 0 ? new Events.SwapIn() : null;
+        if (ev != null) {
+            ev.begin(); // the direct reclaim the allocation may run counts as part of the swap-in
+        }
         ExtentList frames = new ExtentList();
         dev.allocateFrames(need, frames, fromSwap); // swap-in overwrites its frames
         PageTable next;
@@ -66,6 +71,8 @@ final class Backing {
         if (fromSwap > 0) {
             freeSlotsOf(dev, old);
             dev.countSwapIn();
+            o.file().countSwapIn();
+            ev.end(dev.name(), o.file().name(), o.handle(), o.label(), (long) fromSwap << dev.pageShift());
         }
     }
 
@@ -97,6 +104,8 @@ final class Backing {
         if (!o.reclaimableLocked(LruNode.PURGE)) {
             return 0;
         }
+        Events.Purge ev = new Events.Purge();
+        ev.begin();
         if (!notifyListenersLocked(o, true) || !o.reclaimableLocked(LruNode.PURGE)) {
             return 0; // a listener changed the object (pinned it, took it back, freed it...)
         }
@@ -106,6 +115,8 @@ final class Backing {
         o.transition(BoState.PURGED, null);
         freeUnits(o.dev(), st, old);
         o.dev().countPurge();
+        o.file().countPurge();
+        ev.end(o.dev().name(), o.file().name(), o.handle(), o.label(), (long) old.backed() << o.dev().pageShift());
         return st == BoState.RESIDENT ? old.backed() : 0;
     }
 
@@ -137,6 +148,8 @@ final class Backing {
         o.teardownMapping(); // after the listeners: they may still read the old mapping
         ExtentList frames = new ExtentList();
         old.units(frames);
+        Events.Evict ev = new Events.Evict();
+        ev.begin();
         try {
             dev.swapWrite(frames, slots);
         } catch (SwapException e) {
@@ -150,6 +163,8 @@ final class Backing {
         o.transition(BoState.EVICTED, PageTable.remap(old, o.pages(), slots, null, 0, 0));
         dev.freeFrames(frames);
         dev.countEviction();
+        o.file().countEviction();
+        ev.end(dev.name(), o.file().name(), o.handle(), o.label(), (long) n << dev.pageShift());
         return n;
     }
 

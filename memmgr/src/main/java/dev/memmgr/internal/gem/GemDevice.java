@@ -8,6 +8,7 @@ import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.FrameAllocator;
 import dev.memmgr.internal.mem.PhysMem;
 import dev.memmgr.internal.mem.Vmapping;
+import dev.memmgr.internal.obs.Events;
 import dev.memmgr.internal.reclaim.Lru;
 import dev.memmgr.internal.reclaim.LruNode;
 import dev.memmgr.internal.reclaim.ReclaimThread;
@@ -52,6 +53,11 @@ public final class GemDevice {
     private final AtomicLong evictions = new AtomicLong();
     private final AtomicLong swapIns = new AtomicLong();
     private final AtomicLong purges = new AtomicLong();
+    /** The most frames in use at once since the device was built. */
+    private final AtomicLong peakFrames = new AtomicLong();
+    private final boolean leakDetection;
+    /** Set by {@link #create} right after the constructor, before the device is handed out. */
+    private DeviceObs obs;
     private final AtomicInteger clientIds = new AtomicInteger();
     private final Set<GemFile> files = ConcurrentHashMap.newKeySet();
     private volatile MemoryStats finalStats;
@@ -68,10 +74,11 @@ public final class GemDevice {
         this.lowFrames = (int) Math.ceil(c.lowWatermark() * total);
         this.highFrames = Math.max(lowFrames, (int) Math.ceil(c.highWatermark() * total));
         this.evictionWaitNanos = c.evictionWaitNanos();
+        this.leakDetection = c.leakDetection();
         this.shrinker = new Shrinker(lru, () -> swap != null && swap.freeSlots() > 0, gate::isClosed);
         this.reclaimThread = c.backgroundReclaim()
                 ? new ReclaimThread("memmgr-reclaim", () -> highFrames - frames.freeFrames(),
-                        () -> frames.freeFrames() < lowFrames, this::reclaimFrames)
+                        () -> frames.freeFrames() < lowFrames, target -> reclaimFrames(target, Events.BACKGROUND))
                 : null;
     }
 
@@ -84,6 +91,7 @@ public final class GemDevice {
     public static GemDevice create(DeviceConfig c) {
         PhysMem mem = LowerLayers.call(() -> PhysMem.create(c.capacity(), c.pageSize()));
         SwapSpace swap = null;
+        GemDevice dev = null;
         try {
             if (!c.noSwap()) {
                 if (c.swapFile() != null) {
@@ -93,12 +101,16 @@ public final class GemDevice {
                     swap = LowerLayers.call(() -> SwapSpace.createTemp(Path.of(System.getProperty("java.io.tmpdir")), bytes, mem));
                 }
             }
-            GemDevice dev = new GemDevice(c, mem, swap);
+            dev = new GemDevice(c, mem, swap);
+            dev.obs = new DeviceObs(dev, c); // registers dev::stats with JMX: after the constructor
             if (dev.reclaimThread != null) {
                 dev.reclaimThread.start();
             }
             return dev;
         } catch (RuntimeException | Error e) {
+            if (dev != null && dev.obs != null) {
+                dev.obs.close();
+            }
             if (swap != null) {
                 swap.close();
             }
@@ -151,6 +163,25 @@ public final class GemDevice {
     /** @return background reclaim passes so far, or -1 without the thread (tests) */
     public long backgroundPasses() {
         return reclaimThread == null ? -1 : reclaimThread.passes();
+    }
+
+    /** @return the name in events, dumps and counters: Builder.name (with #N if taken), or manager-N */
+    public String name() {
+        return obs.name();
+    }
+
+    /** @return whether objects record their creation and use sites (Builder.leakDetection) */
+    public boolean leakDetection() {
+        return leakDetection;
+    }
+
+    DeviceObs obs() {
+        return obs;
+    }
+
+    /** @return the open clients (a snapshot) */
+    List<GemFile> files() {
+        return new ArrayList<>(files);
     }
 
     /** @return whether close() was called (the teardown may still be in progress) */
@@ -212,6 +243,7 @@ public final class GemDevice {
         try {
             GemFile f = new GemFile(this, name, clientIds.incrementAndGet());
             files.add(f);
+            obs.clientOpened(f);
             return f;
         } finally {
             gate.exit();
@@ -220,6 +252,7 @@ public final class GemDevice {
 
     void fileClosed(GemFile f) {
         files.remove(f);
+        obs.clientClosed(f);
     }
 
     // ---- frames, slots and mappings (the boundary to mem and swap) -------------------------
@@ -235,8 +268,7 @@ public final class GemDevice {
      */
     void allocateFrames(int n, ExtentList out, int unzeroed) {
         if (n > frames.capacity()) {
-            throw new GpuOutOfMemoryException("cannot allocate " + n + " pages: the capacity is "
-                    + frames.capacity() + " pages");
+            throw outOfMemory(n, null, "cannot allocate " + n + " pages: the capacity is " + frames.capacity() + " pages");
         }
         int stalls = 0;
         ScanStats why = null;
@@ -251,7 +283,13 @@ public final class GemDevice {
             }
             long missing = (long) n - frames.freeFrames();
             why.clear();
-            long freed = missing > 0 ? shrinker.scan(missing, why) : 0;
+            long freed = 0;
+            if (missing > 0) {
+                Events.Reclaim ev = new Events.Reclaim();
+                ev.begin();
+                freed = shrinker.scan(missing, why);
+                ev.end(name(), Events.DIRECT, missing << pageShift, freed << pageShift, why.purged(), why.evicted(), why.skipped());
+            }
             if (freed == 0 && ++stalls >= DIRECT_RECLAIM_STALLS) {
                 long left = waitUntil - System.nanoTime();
                 if (waitUntil != 0 && left > 0 && why.firstBusy() != null) {
@@ -259,16 +297,39 @@ public final class GemDevice {
                     stalls = 0;
                     continue;
                 }
-                throw new GpuOutOfMemoryException(outOfMemory(n, why));
+                throw outOfMemory(n, why, outOfMemoryMessage(n, why));
             }
         }
+        notePeak();
         if (reclaimThread != null && frames.freeFrames() < lowFrames) {
             reclaimThread.wake();
         }
     }
 
+    /** Records the frames in use now if they are the most so far (peakResident). */
+    void notePeak() {
+        long used = frames.capacity() - frames.freeFrames();
+        for (long p = peakFrames.get(); used > p; p = peakFrames.get()) {
+            if (peakFrames.compareAndSet(p, used)) {
+                return;
+            }
+        }
+    }
+
+    /** The exception of a failed allocation, and its OutOfMemory event. */
+    private GpuOutOfMemoryException outOfMemory(int n, ScanStats why, String message) {
+        Events.OutOfMemory ev = new Events.OutOfMemory();
+        if (ev.isEnabled()) {
+            long page = 1L << pageShift;
+            ev.end(name(), n * page, (long) frames.freeFrames() * page, pinnedFrames.get() * page,
+                    why == null ? 0 : why.busyFrames() * page, why == null ? 0 : why.lockedFrames() * page,
+                    (lru.frames(Lru.INACTIVE) + lru.frames(Lru.ACTIVE)) * page, message);
+        }
+        return new GpuOutOfMemoryException(message);
+    }
+
     /** The message of a failed allocation: what kept the shrinker from freeing enough. */
-    private String outOfMemory(int n, ScanStats why) {
+    private String outOfMemoryMessage(int n, ScanStats why) {
         long page = 1L << pageShift;
         StringBuilder sb = new StringBuilder("cannot allocate ").append(n).append(" pages (")
                 .append(Sizes.text((long) n * page)).append("): ").append(Sizes.text((long) frames.freeFrames() * page))
@@ -331,12 +392,21 @@ public final class GemDevice {
      *
      * @return frames freed; 0 once closed
      */
-    long reclaimFrames(long target) {
+    long reclaimFrames(long target, String kind) {
         if (!gate.enter()) {
             return 0;
         }
         try {
-            return shrinker.scan(target);
+            Events.Reclaim ev = new Events.Reclaim();
+            if (!ev.isEnabled()) {
+                return shrinker.scan(target);
+            }
+            ScanStats what = new ScanStats();
+            ev.begin();
+            long freed = shrinker.scan(target, what);
+            long requested = target > Long.MAX_VALUE >>> pageShift ? Long.MAX_VALUE : target << pageShift; // reclaim(MAX_VALUE)
+            ev.end(name(), kind, requested, freed << pageShift, what.purged(), what.evicted(), what.skipped());
+            return freed;
         } finally {
             gate.exit();
         }
@@ -353,7 +423,7 @@ public final class GemDevice {
         }
         checkOpen();
         long target = (bytes + (1L << pageShift) - 1) >>> pageShift;
-        return reclaimFrames(target) << pageShift;
+        return reclaimFrames(target, Events.REQUESTED) << pageShift;
     }
 
     // ---- statistics ------------------------------------------------------------------------
@@ -384,9 +454,21 @@ public final class GemDevice {
         long capacity = mem.capacity();
         long free = (long) frames.freeFrames() << pageShift;
         long swapUsed = swap == null ? 0 : (long) swap.usedSlots() * page;
+        long busy = lru.framesWhere(n -> ((GemObject) n).resv().isBusy()) * page;
         return new MemoryStats(capacity, free, capacity - free, pinnedFrames.get() * page,
                 lru.frames(Lru.PURGEABLE) * page, swapUsed, swap == null ? 0 : swap.capacityBytes(), swapUsed,
-                evictions.get(), swapIns.get(), purges.get());
+                evictions.get(), swapIns.get(), purges.get(), busy, Math.max(peakFrames.get() * page, capacity - free));
+    }
+
+    /**
+     * MemoryManager.dump(): the JSON text of the device, its clients, their objects and VMs.
+     * Never blocks on an object's reservation.
+     *
+     * @throws IllegalStateException once closed
+     */
+    public String dump() {
+        checkOpen();
+        return DeviceDump.dump(this);
     }
 
     // ---- close -----------------------------------------------------------------------------
@@ -411,12 +493,14 @@ public final class GemDevice {
         for (GemFile f : open) {
             t.step(f::closeForShutdown);
         }
+        t.step(obs::close);
         for (LruNode n : lru.drainAll()) {
             t.step(() -> ((GemObject) n).release(true));
         }
         listeners.clear();
         finalStats = new MemoryStats(mem.capacity(), mem.capacity(), 0, 0, 0, 0,
-                swap == null ? 0 : swap.capacityBytes(), 0, evictions.get(), swapIns.get(), purges.get());
+                swap == null ? 0 : swap.capacityBytes(), 0, evictions.get(), swapIns.get(), purges.get(), 0,
+                peakFrames.get() << pageShift);
         if (swap != null) {
             t.step(swap::close);
         }

@@ -4,11 +4,15 @@ import dev.memmgr.BufferObject;
 import dev.memmgr.Client;
 import dev.memmgr.ClientStats;
 import dev.memmgr.NoSuchHandleException;
+import dev.memmgr.internal.obs.Json;
 import dev.memmgr.internal.resv.Resv;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.agrona.collections.Int2ObjectHashMap;
@@ -39,6 +43,12 @@ public final class GemFile {
     /** What closes with the client before its handles (its GPU VMs); guarded by this monitor. */
     private final List<Runnable> closeHooks = new ArrayList<>(0);
     private volatile boolean closed;
+    /** Reclaim of this client's objects, for its published counters. */
+    private final AtomicLong evictions = new AtomicLong();
+    private final AtomicLong swapIns = new AtomicLong();
+    private final AtomicLong purges = new AtomicLong();
+    /** What the client's GPU VMs write into a dump (each its mappings); the VM layer adds and removes them. */
+    private final List<Consumer<Json>> vmDumps = new CopyOnWriteArrayList<>();
     /** The public facade, set once by its creator before the client is handed out. */
     private Client facade;
 
@@ -342,6 +352,60 @@ public final class GemFile {
         return new ClientStats(total, shared, resident, purgeable, active, evicted);
     }
 
+    /** @return the objects with handles here, own and imported (a snapshot; the leaf monitor held briefly) */
+    List<GemObject> objectsSnapshot() {
+        synchronized (this) {
+            return new ArrayList<>(handles.values());
+        }
+    }
+
+    /** @return the open handles and their objects, by handle (a snapshot) */
+    java.util.SortedMap<Integer, GemObject> handlesSnapshot() {
+        java.util.TreeMap<Integer, GemObject> out = new java.util.TreeMap<>();
+        synchronized (this) {
+            handles.forEach(out::put);
+        }
+        return out;
+    }
+
+    void countEviction() {
+        evictions.incrementAndGet();
+    }
+
+    void countSwapIn() {
+        swapIns.incrementAndGet();
+    }
+
+    void countPurge() {
+        purges.incrementAndGet();
+    }
+
+    /** @return objects of this client evicted so far */
+    long evictions() {
+        return evictions.get();
+    }
+
+    long swapIns() {
+        return swapIns.get();
+    }
+
+    long purges() {
+        return purges.get();
+    }
+
+    /** Adds what a GPU VM of this client writes into a dump (the VM layer; removed when the VM closes). */
+    public void addVmDump(Consumer<Json> dump) {
+        vmDumps.add(dump);
+    }
+
+    public void removeVmDump(Consumer<Json> dump) {
+        vmDumps.remove(dump);
+    }
+
+    List<Consumer<Json>> vmDumps() {
+        return vmDumps;
+    }
+
     /** The drm-usage-stats text of this client (see {@code Client.fdinfo()}). */
     public String fdinfo() {
         ClientStats s = stats();
@@ -419,6 +483,7 @@ public final class GemFile {
             closeHooks.clear();
         }
         dev.fileClosed(this);
+        dev.obs().reportOpenHandles(open, "the client closed");
         hooks.forEach(Runnable::run);
         dropPending();
         for (GemObject o : open) {
@@ -429,12 +494,19 @@ public final class GemFile {
     /** The manager is closing: the objects are released by the device; close the VMs and mark this closed. */
     void closeForShutdown() {
         List<Runnable> hooks;
+        List<GemObject> open = new ArrayList<>();
         synchronized (this) {
             closed = true;
+            handles.forEach((h, o) -> {
+                if (o.file() == this && o.handle() == h) {
+                    open.add(o);
+                }
+            });
             handles.clear();
             hooks = new ArrayList<>(closeHooks);
             closeHooks.clear();
         }
+        dev.obs().reportOpenHandles(open, "the manager closed");
         hooks.forEach(Runnable::run);
     }
 }

@@ -5,6 +5,8 @@ import dev.memmgr.Madvise;
 import dev.memmgr.PurgedException;
 import dev.memmgr.Residency;
 import dev.memmgr.internal.mem.Vmapping;
+import dev.memmgr.internal.obs.LeakSites;
+import dev.memmgr.internal.obs.Units;
 import dev.memmgr.internal.reclaim.Lru;
 import dev.memmgr.internal.reclaim.LruNode;
 import dev.memmgr.internal.resv.Resv;
@@ -108,6 +110,10 @@ public final class GemObject extends LruNode {
     private volatile boolean exported;
     /** Set for an object imported from another manager: its operations go there. */
     private final ImportedPages imported;
+    /** A name for people: shown in stats, dumps, events and leak reports. */
+    private volatile String label = "";
+    /** Where it was created and its counts taken; null unless the manager detects leaks. */
+    private final LeakSites sites;
 
     /**
      * @param resv the reservation: a new one, a GPU VM's for the VM's local objects, or the
@@ -121,6 +127,7 @@ public final class GemObject extends LruNode {
         this.handle = handle;
         this.resv = resv;
         this.imported = imported;
+        this.sites = file.device().leakDetection() ? new LeakSites() : null;
         this.facade = facadeFactory.apply(this);
     }
 
@@ -154,6 +161,32 @@ public final class GemObject extends LruNode {
     /** @return the public object this one stands behind */
     public BufferObject facade() {
         return facade;
+    }
+
+    /** @return the label, "" when none was given; answers in every state */
+    public String label() {
+        return label;
+    }
+
+    /**
+     * Sets the label. Lock-free (one volatile write).
+     *
+     * @throws IllegalStateException if the object is freed or dying, or the manager closed
+     */
+    public void label(String l) {
+        checkAlive();
+        label = l;
+    }
+
+    /** @return the creation and use sites, or null without leak detection */
+    LeakSites sites() {
+        return sites;
+    }
+
+    /** @return how messages name the object: "buffer object 3 of client 'ui'", and its label if any */
+    public String describe() {
+        String l = label;
+        return "buffer object " + handle + " of client '" + file.name() + "'" + (l.isEmpty() ? "" : " labelled '" + l + "'");
     }
 
     // ---- lifetime (any thread, lock-free) --------------------------------------------------
@@ -442,6 +475,11 @@ public final class GemObject extends LruNode {
         exported = on;
     }
 
+    /** @return whether a DmaBuf of this object is alive */
+    public boolean isExported() {
+        return exported;
+    }
+
     /** Counts a handle of another client (same-manager import); called under that client's monitor. */
     void extraHandle(int delta) {
         extraHandles += delta;
@@ -539,9 +577,15 @@ public final class GemObject extends LruNode {
     public void getPages() {
         if (Counts.incNotZero(USE, this, true)) {
             touch();
+            if (sites != null) {
+                sites.took(LeakSites.Use.PAGE_USE, false);
+            }
             return;
         }
         locked(GemObject::getPagesLocked);
+        if (sites != null) {
+            sites.took(LeakSites.Use.PAGE_USE, true);
+        }
     }
 
     /** Drops a weak page use; content stays. Lock-free while the count stays above zero. */
@@ -590,9 +634,15 @@ public final class GemObject extends LruNode {
     public void pin() {
         if (Counts.incNotZero(PIN, this, false)) {
             touch();
+            if (sites != null) {
+                sites.took(LeakSites.Use.PIN, false);
+            }
             return;
         }
         locked(GemObject::pinLocked);
+        if (sites != null) {
+            sites.took(LeakSites.Use.PIN, true);
+        }
     }
 
     /** Drops a pin. Lock-free while the count stays above zero. */
@@ -669,9 +719,16 @@ public final class GemObject extends LruNode {
                 throw freed();
             }
             touch();
+            if (sites != null) {
+                sites.took(LeakSites.Use.VMAP, false);
+            }
             return m.segment();
         }
-        return lockedCall(Vmaps::vmapLocked);
+        MemorySegment s = lockedCall(Vmaps::vmapLocked);
+        if (sites != null) {
+            sites.took(LeakSites.Use.VMAP, true);
+        }
+        return s;
     }
 
     /** Closes one vmap; the last one drops the vmaps' pin (the mapping stays cached). */
@@ -947,9 +1004,14 @@ public final class GemObject extends LruNode {
         int vmaps = (int) VMAP.getAndSet(this, DEAD);
         int uses = (int) USE.getAndSet(this, DEAD);
         if (!closing && (pins > 0 || vmaps > 0 || uses > 0)) {
-            LOG.log(System.Logger.Level.WARNING, "buffer object " + handle + " of client '" + file.name()
-                    + "' freed with " + pins + " pins, " + vmaps + " vmaps and " + uses
-                    + " page uses outstanding (leaked); open vmaps are invalidated");
+            String msg = describe() + " freed with " + pins + " pins, " + vmaps + " vmaps and " + uses
+                    + " page uses outstanding (leaked); open vmaps are invalidated";
+            if (sites == null) {
+                LOG.log(System.Logger.Level.WARNING, msg);
+            } else {
+                LOG.log(System.Logger.Level.WARNING, msg + "; where it was created and the counts were taken:",
+                        sites.leakedUses(Math.max(0, pins), Math.max(0, vmaps), Math.max(0, uses)));
+            }
         }
         GemDevice dev = dev();
         dev.lru().remove(this);
@@ -968,10 +1030,13 @@ public final class GemObject extends LruNode {
         }
     }
 
+    /** What BufferObject.toString() shows: public names and units only. */
     @Override
     public String toString() {
-        return "GemObject[" + handle + " of " + file.name() + ", " + pages + " pages, " + residency()
-                + ", refs " + refCount() + ", use " + pagesUseCount() + ", pin " + pinCount()
-                + ", vmap " + vmapCount() + (dontNeed ? ", DONTNEED" : "") + "]";
+        String l = label;
+        return "BufferObject[handle " + handle + " of client '" + file.name() + "'" + (l.isEmpty() ? "" : ", label '" + l + "'")
+                + ", " + Units.bytes(size()) + ", " + (isFreed() ? "freed" : residency().toString())
+                + ", refs " + refCount() + ", page uses " + pagesUseCount() + ", pins " + pinCount()
+                + ", vmaps " + vmapCount() + (dontNeed ? ", DONTNEED" : "") + "]";
     }
 }

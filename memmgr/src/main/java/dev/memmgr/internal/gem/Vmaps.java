@@ -2,6 +2,7 @@ package dev.memmgr.internal.gem;
 
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.Vmapping;
+import dev.memmgr.internal.obs.Events;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -125,31 +126,39 @@ final class Vmaps {
         if (!o.isFullyResident()) { // never map swap slots or holes as frames
             throw new IllegalStateException("buffer object " + o.handle() + " is not resident: cannot map it");
         }
-        compactLocked(o);
+        Events.VmapMap ev = new Events.VmapMap();
+        ev.begin();
+        boolean compacted = compactLocked(o);
         ExtentList frames = new ExtentList();
         o.table().units(frames);
-        return o.dev().map(frames, o);
+        Vmapping m = o.dev().map(frames, o);
+        ev.end(o.dev().name(), o.file().name(), o.handle(), o.label(), o.size(), m.mmapCalls(), compacted);
+        return m;
     }
 
     /**
      * Moves a scattered object's content into one free run of frames, if there is one (no
      * reclaim, no zeroing: every frame is overwritten). Nothing changes when there is none.
+     *
+     * @return whether the content moved
      */
-    static void compactLocked(GemObject o) {
+    static boolean compactLocked(GemObject o) {
         o.assertLocked();
         PageTable t = o.table();
         if (t.isContiguous() || o.mapping() != null) {
-            return;
+            return false;
         }
         GemDevice dev = o.dev();
         int first = dev.frames().allocateRun(o.pages());
         if (first < 0) {
-            return;
+            return false;
         }
+        dev.notePeak(); // both copies are resident for a moment
         ExtentList from = new ExtentList();
         t.units(from);
         dev.mem().copy(from, first);
         o.transition(BoState.RESIDENT, PageTable.contiguous(o.pages(), first));
         dev.freeFrames(from);
+        return true;
     }
 }

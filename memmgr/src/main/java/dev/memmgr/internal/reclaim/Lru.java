@@ -314,6 +314,43 @@ public final class Lru {
     }
 
     /**
+     * Sums the frames accounted to the nodes that pass {@code test} (the busy figure of the
+     * statistics). The nodes holding frames are collected under the LRU lock and tested after it
+     * is released, so the test may take leaf locks and the lock is held for a copy only.
+     */
+    public long framesWhere(java.util.function.Predicate<LruNode> test) {
+        LruNode[] nodes;
+        int[] frames;
+        int n = 0;
+        lock.lock();
+        try {
+            int count = 0;
+            for (int l = 1; l < LISTS; l++) {
+                count += lists[l].count;
+            }
+            nodes = new LruNode[count];
+            frames = new int[count];
+            for (int l = 1; l < LISTS; l++) {
+                for (LruNode x = lists[l].head; x != null; x = x.next) {
+                    if (x.listFrames > 0) {
+                        nodes[n] = x;
+                        frames[n++] = x.listFrames;
+                    }
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        long sum = 0;
+        for (int i = 0; i < n; i++) {
+            if (test.test(nodes[i])) {
+                sum += frames[i];
+            }
+        }
+        return sum;
+    }
+
+    /**
      * Takes every node off every list and returns them (manager teardown, when no scan runs).
      * Takes the LRU lock.
      */

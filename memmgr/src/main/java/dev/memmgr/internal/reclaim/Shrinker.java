@@ -196,6 +196,9 @@ public final class Shrinker {
                 if (got == LruNode.SKIP_BUSY && round.why != null) {
                     round.why.busy(n, nodeFrames);
                 }
+                if (round.why != null) {
+                    round.why.visited(mode, got > 0);
+                }
             } else if (round.why != null) {
                 round.why.locked(nodeFrames);
             }

@@ -359,6 +359,7 @@ public final class SchedCore implements AutoCloseable {
         Thread t = j.thread;
         j.thread = null;
         List<Runnable> after = expiredActions;
+        new dev.memmgr.internal.obs.Events.JobTimeout().end(name, j.seq, timeoutNanos);
         after.add(() -> j.finished.signal(new TimeoutException("job " + j.seq + " of scheduler '" + name
                 + "' ran longer than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
         if (t != null) {

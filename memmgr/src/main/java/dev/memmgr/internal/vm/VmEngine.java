@@ -7,6 +7,7 @@ import dev.memmgr.Residency;
 import dev.memmgr.internal.gem.GemDevice;
 import dev.memmgr.internal.gem.GemFile;
 import dev.memmgr.internal.gem.GemObject;
+import dev.memmgr.internal.obs.Json;
 import dev.memmgr.internal.resv.Resv;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -52,6 +53,7 @@ public final class VmEngine {
     private final Resv resv = new Resv();
     private final ReentrantLock lock = new ReentrantLock();
     private final Runnable closeHook = this::close;
+    private final java.util.function.Consumer<Json> dumpHook = this::dumpTo;
     private VaSpace<GemObject> space;
     private final Map<GemObject, VmBoLink> links = new LinkedHashMap<>();
     private final LinkedHashSet<VmBoLink> evicted = new LinkedHashSet<>();
@@ -77,6 +79,7 @@ public final class VmEngine {
         if (!owner.onClose(closeHook)) {
             throw new IllegalStateException("client '" + owner.name() + "' is closed");
         }
+        owner.addVmDump(dumpHook);
     }
 
     public String name() {
@@ -578,7 +581,37 @@ public final class VmEngine {
             lock.unlock();
         }
         owner.removeOnClose(closeHook);
+        owner.removeVmDump(dumpHook);
         release(gone);
+    }
+
+    /**
+     * Writes the VM and its mappings into a dump (MemoryManager.dump()): name, start, size, and
+     * per mapping its va, range, object handle and offset. Holds the VM lock for the copy only;
+     * a closed VM writes nothing.
+     */
+    private void dumpTo(Json j) {
+        List<Mapping<GemObject>> ms;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            ms = space.mappings();
+        } finally {
+            lock.unlock();
+        }
+        j.beginObject().field("name", name).field("start", start).field("size", size);
+        j.name("mappings").beginArray();
+        for (Mapping<GemObject> m : ms) {
+            j.beginObject().field("va", m.va()).field("range", m.range()).field("handle", m.obj().handle())
+                    .field("offset", m.offset());
+            if (m.obj().file() != owner) {
+                j.field("client", m.obj().file().name());
+            }
+            j.endObject();
+        }
+        j.endArray().endObject();
     }
 
     @Override
