@@ -54,7 +54,7 @@ import org.lwjgl.vulkan.VkQueueFamilyProperties;
 final class DeviceSetup {
     /** What {@link #create} found and made. */
     record Created(VkInstance instance, VkPhysicalDevice physical, VkDevice device, int queueFamily, String name,
-                   int apiVersion, long hostPointerAlignment, int[] memoryTypeFlags, Set<String> extensions,
+                   int apiVersion, int deviceApiVersion, long hostPointerAlignment, int[] memoryTypeFlags, Set<String> extensions,
                    boolean dynamicRendering) {
     }
 
@@ -191,7 +191,8 @@ final class DeviceSetup {
                 flags[i] = mem.memoryTypes(i).propertyFlags();
             }
             String name = props.properties().deviceNameString();
-            return new Created(instance, pd, device, family, name, api, host.minImportedHostPointerAlignment(), flags,
+            return new Created(instance, pd, device, family, name, api, props.properties().apiVersion(),
+                    host.minImportedHostPointerAlignment(), flags,
                     Set.copyOf(wanted), dynamicRendering);
         }
     }

@@ -488,10 +488,15 @@ public final class VulkanDevice implements AutoCloseable {
         }
     }
 
-    /** @return a line that says which device this is */
+    /**
+     * Describes the device in one line: name, the Vulkan version it reports and the one in use,
+     * host pointer alignment.
+     *
+     * @return a line that says which device this is
+     */
     public String describe() {
-        return deviceName() + ", Vulkan " + DeviceSetup.version(apiVersion()) + ", minImportedHostPointerAlignment "
-                + hostPointerAlignment();
+        return deviceName() + ", Vulkan " + DeviceSetup.version(setup.deviceApiVersion()) + " (API "
+                + DeviceSetup.version(apiVersion()) + " in use), minImportedHostPointerAlignment " + hostPointerAlignment();
     }
 
     /**
