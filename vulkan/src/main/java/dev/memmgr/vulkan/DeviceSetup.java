@@ -54,7 +54,8 @@ import org.lwjgl.vulkan.VkQueueFamilyProperties;
 final class DeviceSetup {
     /** What {@link #create} found and made. */
     record Created(VkInstance instance, VkPhysicalDevice physical, VkDevice device, int queueFamily, String name,
-                   int apiVersion, int deviceApiVersion, long hostPointerAlignment, int[] memoryTypeFlags, Set<String> extensions,
+                   int apiVersion, int deviceApiVersion, long hostPointerAlignment, int[] memoryTypeFlags,
+                   Set<String> extensions,
                    boolean dynamicRendering) {
     }
 
@@ -150,7 +151,8 @@ final class DeviceSetup {
         try (MemoryStack s = stackPush()) {
             VkPhysicalDeviceExternalMemoryHostPropertiesEXT host = VkPhysicalDeviceExternalMemoryHostPropertiesEXT
                     .calloc(s).sType$Default();
-            VkPhysicalDeviceProperties2 props = VkPhysicalDeviceProperties2.calloc(s).sType$Default().pNext(host.address());
+            VkPhysicalDeviceProperties2 props = VkPhysicalDeviceProperties2.calloc(s).sType$Default()
+                    .pNext(host.address());
             vkGetPhysicalDeviceProperties2(pd, props);
             int api = Math.min(props.properties().apiVersion(), instance.getCapabilities().apiVersion);
             boolean v13 = api >= VK_API_VERSION_1_3;
@@ -216,9 +218,11 @@ final class DeviceSetup {
     private static Set<String> extensions(VkPhysicalDevice pd) {
         try (MemoryStack s = stackPush()) {
             IntBuffer n = s.mallocInt(1);
-            Vk.check(vkEnumerateDeviceExtensionProperties(pd, (String) null, n, null), "vkEnumerateDeviceExtensionProperties");
+            Vk.check(vkEnumerateDeviceExtensionProperties(pd, (String) null, n, null),
+                    "vkEnumerateDeviceExtensionProperties");
             VkExtensionProperties.Buffer props = VkExtensionProperties.malloc(n.get(0), s);
-            Vk.check(vkEnumerateDeviceExtensionProperties(pd, (String) null, n, props), "vkEnumerateDeviceExtensionProperties");
+            Vk.check(vkEnumerateDeviceExtensionProperties(pd, (String) null, n, props),
+                    "vkEnumerateDeviceExtensionProperties");
             Set<String> out = new LinkedHashSet<>();
             for (int i = 0; i < props.capacity(); i++) {
                 out.add(props.get(i).extensionNameString());

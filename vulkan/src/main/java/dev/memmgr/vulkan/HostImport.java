@@ -54,7 +54,7 @@ public final class HostImport implements AutoCloseable {
     private long mappedAddress;
     /** Timeline value of the last submission that used the object. */
     private long lastUse;
-    private long generation;
+    private volatile long generation;
     private volatile boolean valid;
     private volatile boolean closed;
 
@@ -208,10 +208,12 @@ public final class HostImport implements AutoCloseable {
      */
     public ImportedImage createImage(long offset, int width, int height, int format, int usage) {
         if (offset < 0 || offset >= bo.size()) {
-            throw new IndexOutOfBoundsException("image offset " + offset + " outside the object's " + bo.size() + " bytes");
+            throw new IndexOutOfBoundsException("image offset " + offset + " outside the object's " + bo.size()
+                    + " bytes");
         }
         if (width <= 0 || height <= 0 || usage == 0) {
-            throw new IllegalArgumentException("image " + width + "x" + height + " with usage 0x" + Integer.toHexString(usage)
+            throw new IllegalArgumentException("image " + width + "x" + height + " with usage 0x"
+                    + Integer.toHexString(usage)
                     + ": sizes and usage must be positive");
         }
         return locked(() -> {
@@ -251,7 +253,8 @@ public final class HostImport implements AutoCloseable {
     public void close() {
         Reservation r = bo.resv();
         if (r.isHeldByCurrentThread()) {
-            throw new IllegalStateException("HostImport.close() with the object's reservation held: it takes it itself");
+            throw new IllegalStateException(
+                    "HostImport.close() with the object's reservation held: it takes it itself");
         }
         r.lock();
         try {
@@ -348,7 +351,8 @@ public final class HostImport implements AutoCloseable {
         int type = dev.hostVisibleCoherentType(bits);
         if (type < 0) {
             throw new IllegalStateException("no host-visible, host-coherent memory type of " + dev.deviceName()
-                    + " fits the host pointer and every resource of " + this + " (type bits 0x" + Integer.toHexString(bits) + ")");
+                    + " fits the host pointer and every resource of " + this + " (type bits 0x"
+                    + Integer.toHexString(bits) + ")");
         }
         try (MemoryStack s = stackPush()) {
             VkImportMemoryHostPointerInfoEXT host = VkImportMemoryHostPointerInfoEXT.calloc(s).sType$Default()
@@ -389,14 +393,16 @@ public final class HostImport implements AutoCloseable {
     /** Checks where a resource's memory would lie in the object. */
     void checkPlacement(String what, long offset, long size, long alignment, int typeBits) {
         if (alignment > 0 && offset % alignment != 0) {
-            throw new IllegalArgumentException(what + " offset " + offset + " is not a multiple of its alignment " + alignment);
+            throw new IllegalArgumentException(what + " offset " + offset + " is not a multiple of its alignment "
+                    + alignment);
         }
         if (size > bo.size() - offset) {
             throw new IndexOutOfBoundsException(what + " needs " + size + " bytes from offset " + offset
                     + ", past the end of the object's " + bo.size() + " bytes");
         }
         if (dev.hostVisibleCoherentType(typeBits) < 0) {
-            throw new IllegalArgumentException(what + " accepts no host-visible, host-coherent memory type (type bits 0x"
+            throw new IllegalArgumentException(what + " accepts no host-visible, host-coherent memory type"
+                    + " (type bits 0x"
                     + Integer.toHexString(typeBits) + ")");
         }
     }

@@ -106,15 +106,19 @@ public final class ImportedImage {
 
     private static void checkSupported(VulkanDevice dev, int width, int height, int format, int usage) {
         try (MemoryStack s = stackPush()) {
-            VkPhysicalDeviceExternalImageFormatInfo ext = VkPhysicalDeviceExternalImageFormatInfo.calloc(s).sType$Default()
+            VkPhysicalDeviceExternalImageFormatInfo ext = VkPhysicalDeviceExternalImageFormatInfo.calloc(s)
+                    .sType$Default()
                     .handleType(Vk.HOST_ALLOCATION);
             VkPhysicalDeviceImageFormatInfo2 info = VkPhysicalDeviceImageFormatInfo2.calloc(s).sType$Default()
-                    .pNext(ext.address()).format(format).type(VK_IMAGE_TYPE_2D).tiling(VK_IMAGE_TILING_LINEAR).usage(usage);
+                    .pNext(ext.address()).format(format).type(VK_IMAGE_TYPE_2D).tiling(VK_IMAGE_TILING_LINEAR)
+                    .usage(usage);
             VkExternalImageFormatProperties extProps = VkExternalImageFormatProperties.calloc(s).sType$Default();
-            VkImageFormatProperties2 props = VkImageFormatProperties2.calloc(s).sType$Default().pNext(extProps.address());
+            VkImageFormatProperties2 props = VkImageFormatProperties2.calloc(s).sType$Default()
+                    .pNext(extProps.address());
             int r = vkGetPhysicalDeviceImageFormatProperties2(dev.vkPhysicalDevice(), info, props);
             if (r != VK_SUCCESS
-                    || (extProps.externalMemoryProperties().externalMemoryFeatures() & VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT) == 0) {
+                    || (extProps.externalMemoryProperties().externalMemoryFeatures()
+                        & VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT) == 0) {
                 throw new IllegalArgumentException("format " + format + " with usage 0x" + Integer.toHexString(usage)
                         + " and linear tiling cannot be imported from host memory on " + dev.deviceName()
                         + " (" + Vk.resultName(r) + ")");

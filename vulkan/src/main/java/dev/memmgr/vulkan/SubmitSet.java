@@ -40,7 +40,7 @@ final class SubmitSet {
             if (u.target().isClosed()) {
                 throw new IllegalStateException(u.target() + " is closed");
             }
-            m.merge(u.target(), u.access(), (a, b) -> a == Access.WRITE || b == Access.WRITE ? Access.WRITE : Access.READ);
+            m.merge(u.target(), u.access(), (a, b) -> a == Access.WRITE ? a : b);
         }
         return new SubmitSet(m);
     }
@@ -77,7 +77,8 @@ final class SubmitSet {
 
     private static void checkInterrupt() {
         if (Thread.currentThread().isInterrupted()) {
-            throw new IllegalStateException("interrupted while waiting for the fences of a submission; nothing was queued");
+            throw new IllegalStateException(
+                    "interrupted while waiting for the fences of a submission; nothing was queued");
         }
     }
 

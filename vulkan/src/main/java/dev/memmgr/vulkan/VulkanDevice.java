@@ -91,12 +91,14 @@ public final class VulkanDevice implements AutoCloseable {
             queue = new VkQueue(q.get(0), d);
             LongBuffer p = s.mallocLong(1);
             Vk.check(vkCreateCommandPool(d, VkCommandPoolCreateInfo.calloc(s).sType$Default()
-                    .flags(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT).queueFamilyIndex(setup.queueFamily()), null, p),
+                    .flags(VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT).queueFamilyIndex(setup.queueFamily()),
+                    null, p),
                     "vkCreateCommandPool");
             commandPool = p.get(0);
             VkSemaphoreTypeCreateInfo type = VkSemaphoreTypeCreateInfo.calloc(s).sType$Default()
                     .semaphoreType(VK_SEMAPHORE_TYPE_TIMELINE).initialValue(0);
-            int r = vkCreateSemaphore(d, VkSemaphoreCreateInfo.calloc(s).sType$Default().pNext(type.address()), null, p);
+            VkSemaphoreCreateInfo ci = VkSemaphoreCreateInfo.calloc(s).sType$Default().pNext(type.address());
+            int r = vkCreateSemaphore(d, ci, null, p);
             if (r != 0) {
                 vkDestroyCommandPool(d, commandPool, null);
                 Vk.check(r, "vkCreateSemaphore (timeline)");
@@ -496,7 +498,8 @@ public final class VulkanDevice implements AutoCloseable {
      */
     public String describe() {
         return deviceName() + ", Vulkan " + DeviceSetup.version(setup.deviceApiVersion()) + " (API "
-                + DeviceSetup.version(apiVersion()) + " in use), minImportedHostPointerAlignment " + hostPointerAlignment();
+                + DeviceSetup.version(apiVersion()) + " in use), minImportedHostPointerAlignment "
+                + hostPointerAlignment();
     }
 
     /**

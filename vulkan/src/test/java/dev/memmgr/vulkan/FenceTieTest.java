@@ -61,8 +61,8 @@ class FenceTieTest {
         try (ComputeTest.Job j = ComputeTest.Job.create(f, f.client(mm, "busy"), ImportMode.DYNAMIC, 5)) {
             ComputeKernel k = f.kernel();
             Submission s = d.submit(j.uses(), cmd -> {
-                vkCmdWaitEvents(cmd, new long[] {event}, VK_PIPELINE_STAGE_HOST_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                        null, null, null);
+                vkCmdWaitEvents(cmd, new long[] {event}, VK_PIPELINE_STAGE_HOST_BIT,
+                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, null, null, null);
                 k.record(cmd, j.ba(), j.bb(), j.bc(), ComputeTest.WORDS, 3);
             });
             assertFalse(s.isDone(), "held on the GPU by the event");
@@ -106,16 +106,19 @@ class FenceTieTest {
             Fence upload = new Fence();
             AtomicBoolean recorded = new AtomicBoolean();
             long queued = d.stats().submissions();
-            CompletableFuture<Submission> sub = CompletableFuture.supplyAsync(() -> d.submit(j.uses(), List.of(upload), cmd -> {
+            CommandRecorder rec = cmd -> {
                 recorded.set(true);
                 k.record(cmd, j.ba(), j.bb(), j.bc(), ComputeTest.WORDS, 21);
-            }));
+            };
+            CompletableFuture<Submission> sub =
+                    CompletableFuture.supplyAsync(() -> d.submit(j.uses(), List.of(upload), rec));
             assertBlocked(sub);
             assertFalse(recorded.get(), "nothing recorded before the fence signals");
             assertEquals(queued, d.stats().submissions(), "nothing queued before the fence signals");
             upload.signal();
             assertTrue(sub.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS).await(DEADLINE));
-            assertInts(ComputeKernel.reference(j.inA(), j.inB(), 21), readInts(j.c(), ComputeTest.WORDS), "after the wait");
+            assertInts(ComputeKernel.reference(j.inA(), j.inB(), 21), readInts(j.c(), ComputeTest.WORDS),
+                    "after the wait");
 
             // implicit: another engine's WRITE fence on an input (the submission reads it)
             Fence writer = new Fence();
@@ -132,8 +135,8 @@ class FenceTieTest {
             assertInts(ComputeKernel.reference(j.inA(), j.inB(), 22), readInts(j.c(), ComputeTest.WORDS), "implicit");
 
             // ... but it holds back a writer of that object
-            CompletableFuture<Submission> sub3 = CompletableFuture.supplyAsync(() -> d.submit(List.of(Use.write(j.ia())),
-                    cmd -> { }));
+            CompletableFuture<Submission> sub3 = CompletableFuture.supplyAsync(
+                    () -> d.submit(List.of(Use.write(j.ia())), cmd -> { }));
             assertBlocked(sub3);
             reader.signal();
             assertTrue(sub3.get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS).await(DEADLINE));

@@ -126,6 +126,25 @@ class ImportTest {
     }
 
     @Test
+    void closingTheManagerFirstLeavesImportsThatFailCleanly(VulkanFixture f) {
+        MemoryManager mm = f.manager(16L << 20);
+        try (ComputeTest.Job j = ComputeTest.Job.create(f, f.client(mm, "early"), ImportMode.DYNAMIC, 4)) {
+            j.runAndCheck(f, 1);
+            f.device().waitIdle();
+            mm.close(); // wrong order (the imports should close first): no crash, clear failures
+            assertThrows(IllegalStateException.class, () -> j.submit(f, 2), "the object is freed");
+            assertThrows(IllegalStateException.class, j.ia()::validate);
+        } // closing the imports still works
+    }
+
+    @Test
+    void probeDescribesTheDevice(VulkanFixture f) {
+        VulkanAvailability a = VulkanDevice.probe();
+        assertTrue(a.available(), a.description());
+        assertTrue(a.description().contains(f.device().deviceName()), a.description());
+    }
+
+    @Test
     void theImportHonoursTheDriversHostPointerRules(VulkanFixture f) {
         MemoryManager mm = f.manager(16L << 20);
         BufferObject bo = f.client(mm, "align").create(3 * 4096);

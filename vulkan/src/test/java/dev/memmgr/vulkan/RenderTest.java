@@ -44,7 +44,8 @@ class RenderTest {
     static byte[] readTarget(BufferObject bo, ImportedImage target) {
         byte[] out = new byte[W * H * 4];
         for (int y = 0; y < H; y++) {
-            bo.read(target.offset() + y * target.rowPitch(), MemorySegment.ofArray(out).asSlice((long) y * W * 4, W * 4L));
+            MemorySegment row = MemorySegment.ofArray(out).asSlice((long) y * W * 4, W * 4L);
+            bo.read(target.offset() + y * target.rowPitch(), row);
         }
         return out;
     }

@@ -19,13 +19,17 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * sets it through the environment: the module's pom maps {@code MEMMGR_VULKAN_REQUIRED} to it)
  * they fail instead.
  */
-public final class VulkanExtension implements ExecutionCondition, BeforeEachCallback, AfterEachCallback, ParameterResolver {
+public final class VulkanExtension implements ExecutionCondition, BeforeEachCallback, AfterEachCallback,
+        ParameterResolver {
     /** The system property that turns a missing driver into a failure. */
     public static final String REQUIRED = "memmgr.vulkan.required";
 
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(VulkanExtension.class);
 
-    /** The shared device, or why there is none; closed by JUnit at the end of the run (AutoCloseable in the root store). */
+    /**
+     * The shared device, or why there is none; closed by JUnit at the end of the run (an
+     * AutoCloseable in the root store).
+     */
     static final class Shared implements AutoCloseable {
         final VulkanDevice device;
         final String unavailable;

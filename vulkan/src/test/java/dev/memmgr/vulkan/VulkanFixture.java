@@ -134,13 +134,15 @@ final class VulkanFixture {
         logger.removeHandler(handler);
         synchronized (warnings) {
             for (LogRecord r : warnings) {
-                problems.add(new AssertionError("unexpected WARNING logged by the library: " + r.getMessage(), r.getThrown()));
+                problems.add(new AssertionError("unexpected WARNING logged by the library: " + r.getMessage(),
+                        r.getThrown()));
             }
         }
         if (problems.isEmpty()) {
             return null;
         }
-        AssertionError e = problems.get(0) instanceof AssertionError a ? a : new AssertionError("fixture teardown", problems.get(0));
+        Throwable first = problems.get(0);
+        AssertionError e = first instanceof AssertionError a ? a : new AssertionError("fixture teardown", first);
         for (Throwable t : problems.subList(1, problems.size())) {
             e.addSuppressed(t);
         }
@@ -200,7 +202,8 @@ final class VulkanFixture {
         int i = java.util.Arrays.mismatch(expected, actual);
         if (i >= 0) {
             int px = i / 4;
-            fail(what + ": pixel (" + px % width + ", " + px / width + ") channel " + i % 4 + " is " + (actual[i] & 0xff)
+            fail(what + ": pixel (" + px % width + ", " + px / width + ") channel " + i % 4 + " is "
+                    + (actual[i] & 0xff)
                     + ", expected " + (expected[i] & 0xff));
         }
     }

@@ -94,7 +94,8 @@ public final class ComputeKernel implements AutoCloseable {
             }
             LongBuffer p = s.mallocLong(1);
             check(vkCreateDescriptorSetLayout(d, VkDescriptorSetLayoutCreateInfo.calloc(s).sType$Default()
-                    .flags(VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR).pBindings(b), null, p), "set layout");
+                    .flags(VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR).pBindings(b), null, p),
+                    "set layout");
             setLayout = p.get(0);
             VkPushConstantRange.Buffer pc = VkPushConstantRange.calloc(1, s);
             pc.get(0).stageFlags(VK_SHADER_STAGE_COMPUTE_BIT).offset(0).size(8);
@@ -136,7 +137,8 @@ public final class ComputeKernel implements AutoCloseable {
             for (int i = 0; i < 3; i++) {
                 VkDescriptorBufferInfo.Buffer info = VkDescriptorBufferInfo.calloc(1, s);
                 info.get(0).buffer(bufs[i].handle()).offset(0).range(VK_WHOLE_SIZE);
-                w.get(i).sType$Default().dstBinding(i).descriptorCount(1).descriptorType(VK_DESCRIPTOR_TYPE_STORAGE_BUFFER)
+                w.get(i).sType$Default().dstBinding(i).descriptorCount(1)
+                        .descriptorType(VK_DESCRIPTOR_TYPE_STORAGE_BUFFER)
                         .pBufferInfo(info);
             }
             vkCmdPushDescriptorSetKHR(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, w);
@@ -144,7 +146,8 @@ public final class ComputeKernel implements AutoCloseable {
             vkCmdDispatch(cmd, (n + LOCAL_SIZE - 1) / LOCAL_SIZE, 1, 1);
             VkMemoryBarrier.Buffer mb = VkMemoryBarrier.calloc(1, s);
             mb.get(0).sType$Default().srcAccessMask(VK_ACCESS_SHADER_WRITE_BIT).dstAccessMask(VK_ACCESS_HOST_READ_BIT);
-            vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, mb, null, null);
+            vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, mb,
+                    null, null);
         }
     }
 

@@ -124,7 +124,8 @@ record DemoOptions(int frames, int textures, int perFrame, int textureSize, long
         } catch (NumberFormatException e) {
             throw new BadOptions("--seed: not a number: '" + v.get("--seed") + "'");
         }
-        DemoOptions o = new DemoOptions(integer(v, "--frames", 1000, 1, 1_000_000), textures, perFrame, size, capacity, seed);
+        DemoOptions o = new DemoOptions(integer(v, "--frames", 1000, 1, 1_000_000), textures, perFrame, size,
+                capacity, seed);
         // a frame's textures and the target must fit in the frames with room to swap; everything
         // must fit in frames plus swap (the default swap file is twice the capacity)
         long frame = o.perFrame * o.textureBytes() + o.targetBytes();

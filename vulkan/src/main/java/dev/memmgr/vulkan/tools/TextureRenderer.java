@@ -103,14 +103,16 @@ public final class TextureRenderer implements AutoCloseable {
             LongBuffer p = s.mallocLong(1);
             check(vkCreateSampler(d, VkSamplerCreateInfo.calloc(s).sType$Default().magFilter(VK_FILTER_NEAREST)
                     .minFilter(VK_FILTER_NEAREST).mipmapMode(VK_SAMPLER_MIPMAP_MODE_NEAREST)
-                    .addressModeU(VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE).addressModeV(VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE)
+                    .addressModeU(VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE)
+                    .addressModeV(VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE)
                     .addressModeW(VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE).maxLod(0f), null, p), "sampler");
             sampler = p.get(0);
             VkDescriptorSetLayoutBinding.Buffer b = VkDescriptorSetLayoutBinding.calloc(1, s);
             b.get(0).binding(0).descriptorType(VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER).descriptorCount(1)
                     .stageFlags(VK_SHADER_STAGE_FRAGMENT_BIT);
             check(vkCreateDescriptorSetLayout(d, VkDescriptorSetLayoutCreateInfo.calloc(s).sType$Default()
-                    .flags(VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR).pBindings(b), null, p), "set layout");
+                    .flags(VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR).pBindings(b), null, p),
+                    "set layout");
             setLayout = p.get(0);
             VkPushConstantRange.Buffer pc = VkPushConstantRange.calloc(1, s);
             pc.get(0).stageFlags(VK_SHADER_STAGE_FRAGMENT_BIT).offset(0).size(16);
@@ -140,9 +142,11 @@ public final class TextureRenderer implements AutoCloseable {
                 .pVertexInputState(VkPipelineVertexInputStateCreateInfo.calloc(s).sType$Default())
                 .pInputAssemblyState(VkPipelineInputAssemblyStateCreateInfo.calloc(s).sType$Default()
                         .topology(VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST))
-                .pViewportState(VkPipelineViewportStateCreateInfo.calloc(s).sType$Default().viewportCount(1).scissorCount(1))
+                .pViewportState(VkPipelineViewportStateCreateInfo.calloc(s).sType$Default().viewportCount(1)
+                        .scissorCount(1))
                 .pRasterizationState(VkPipelineRasterizationStateCreateInfo.calloc(s).sType$Default()
-                        .polygonMode(VK_POLYGON_MODE_FILL).cullMode(VK_CULL_MODE_NONE).frontFace(VK_FRONT_FACE_COUNTER_CLOCKWISE)
+                        .polygonMode(VK_POLYGON_MODE_FILL).cullMode(VK_CULL_MODE_NONE)
+                        .frontFace(VK_FRONT_FACE_COUNTER_CLOCKWISE)
                         .lineWidth(1f))
                 .pMultisampleState(VkPipelineMultisampleStateCreateInfo.calloc(s).sType$Default()
                         .rasterizationSamples(VK_SAMPLE_COUNT_1_BIT))
@@ -207,8 +211,8 @@ public final class TextureRenderer implements AutoCloseable {
                 vkCmdDraw(cmd, 3, 1, 0, 0);
             }
             vkCmdEndRendering(cmd);
-            barrier(s, cmd, target, VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_ACCESS_HOST_READ_BIT, VK_IMAGE_LAYOUT_GENERAL,
-                    VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, VK_PIPELINE_STAGE_HOST_BIT);
+            barrier(s, cmd, target, VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_ACCESS_HOST_READ_BIT,
+                    VK_IMAGE_LAYOUT_GENERAL, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, VK_PIPELINE_STAGE_HOST_BIT);
         }
     }
 
@@ -216,7 +220,8 @@ public final class TextureRenderer implements AutoCloseable {
                                 int newLayout, int srcStage, int dstStage) {
         VkImageMemoryBarrier.Buffer b = VkImageMemoryBarrier.calloc(1, s);
         b.get(0).sType$Default().srcAccessMask(srcAccess).dstAccessMask(dstAccess).oldLayout(img.layout())
-                .newLayout(newLayout).srcQueueFamilyIndex(VK_QUEUE_FAMILY_IGNORED).dstQueueFamilyIndex(VK_QUEUE_FAMILY_IGNORED)
+                .newLayout(newLayout).srcQueueFamilyIndex(VK_QUEUE_FAMILY_IGNORED)
+                .dstQueueFamilyIndex(VK_QUEUE_FAMILY_IGNORED)
                 .image(img.image()).subresourceRange(r -> r.set(VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1));
         vkCmdPipelineBarrier(cmd, srcStage, dstStage, 0, null, null, b);
         img.setLayout(newLayout);

@@ -72,7 +72,8 @@ public final class VulkanDemo {
             dev = VulkanDevice.open(List.of(ComputeKernel.PUSH_DESCRIPTOR));
         } catch (RuntimeException | LinkageError e) {
             err.println("vulkan-demo: no usable Vulkan driver: " + e.getMessage());
-            err.println("vulkan-demo: install Mesa's lavapipe (a CPU Vulkan driver): apt-get install mesa-vulkan-drivers");
+            err.println("vulkan-demo: install Mesa's lavapipe (a CPU Vulkan driver):"
+                    + " apt-get install mesa-vulkan-drivers");
             return 1;
         }
         try (dev) {
@@ -164,7 +165,8 @@ public final class VulkanDemo {
                 wrong++;
                 if (wrong <= 3) {
                     int i = Arrays.mismatch(expected, pixels);
-                    out.printf(Locale.ROOT, "frame %d: WRONG: checksum 0x%08x, expected 0x%08x (first bad byte %d)%n", f,
+                    out.printf(Locale.ROOT,
+                            "frame %d: WRONG: checksum 0x%08x, expected 0x%08x (first bad byte %d)%n", f,
                             crc(pixels), crc(expected), i);
                 }
             }
@@ -174,13 +176,17 @@ public final class VulkanDemo {
         MemoryStats m1 = mm.stats();
         VulkanStats v1 = dev.stats();
         Arrays.sort(times);
-        out.printf(Locale.ROOT, "frames        %d in %.2f s (%.0f frames/s), each read back and checked against the CPU%n",
+        out.printf(Locale.ROOT,
+                "frames        %d in %.2f s (%.0f frames/s), each read back and checked against the CPU%n",
                 o.frames(), seconds, o.frames() / seconds);
-        out.printf(Locale.ROOT, "frame time    p50 %s, p99 %s, max %s (submit, render, read back, check)%n", ms(times[times.length / 2]),
+        out.printf(Locale.ROOT, "frame time    p50 %s, p99 %s, max %s (submit, render, read back, check)%n",
+                ms(times[times.length / 2]),
                 ms(times[Math.min(times.length - 1, (int) (times.length * 0.99))]), ms(times[times.length - 1]));
-        out.printf(Locale.ROOT, "evictions     %d (textures to swap under pressure)%n", m1.evictions() - m0.evictions());
+        out.printf(Locale.ROOT, "evictions     %d (textures to swap under pressure)%n",
+                m1.evictions() - m0.evictions());
         out.printf(Locale.ROOT, "swap-ins      %d (textures a frame needed back)%n", m1.swapIns() - m0.swapIns());
-        out.printf(Locale.ROOT, "moveNotify    %d (Vulkan memory of an imported texture released before its eviction)%n",
+        out.printf(Locale.ROOT,
+                "moveNotify    %d (Vulkan memory of an imported texture released before its eviction)%n",
                 v1.invalidations() - v0.invalidations());
         out.printf(Locale.ROOT, "re-imports    %d (pages imported again as VkDeviceMemory, images re-created)%n",
                 v1.reimports() - v0.reimports());

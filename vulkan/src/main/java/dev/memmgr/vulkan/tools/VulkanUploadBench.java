@@ -76,7 +76,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
     "-Dorg.lwjgl.system.allocator=system"})
-@Warmup(iterations = 2, time = 1)
+@Warmup(iterations = 1, time = 1)
 @Measurement(iterations = 3, time = 1)
 public class VulkanUploadBench {
     private static final int USAGE = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
@@ -257,7 +257,8 @@ public class VulkanUploadBench {
     }
 
     private static String score(RunResult r) {
-        return String.format(Locale.ROOT, "%.3g ± %.2g", r.getPrimaryResult().getScore(), r.getPrimaryResult().getScoreError());
+        var p = r.getPrimaryResult();
+        return String.format(Locale.ROOT, "%.3g ± %.2g", p.getScore(), p.getScoreError());
     }
 
     private static double ratio(RunResult a, RunResult b) {
