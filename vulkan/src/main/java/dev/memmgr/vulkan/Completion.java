@@ -23,9 +23,11 @@ import org.lwjgl.vulkan.VkSemaphoreWaitInfo;
  * ({@code vkWaitSemaphores}) and signals the memmgr {@link Fence} of each submission whose value
  * the semaphore has reached, then hands its command buffer back for reuse.
  *
- * <p>Locking: {@link #pending} and {@link #completed} are guarded by this object's monitor, a
- * leaf; fences are signaled without it (their actions may take other locks). The thread takes no
- * other lock, so any thread may wait for a value while holding reservations (moveNotify does).
+ * <p>Locking: {@link #pending}, {@link #completed} and {@link #signaledUpTo} are guarded by this
+ * object's monitor, a leaf; fences are signaled without it (their actions may take other locks).
+ * {@link #await} waits on the semaphore itself, so a thread that waits for the GPU while holding a
+ * reservation (moveNotify) never depends on this thread, whose fence actions might need that
+ * reservation.
  */
 final class Completion implements Runnable {
     /** How long one wait lasts before the thread looks at {@link #closing} again. */
@@ -42,8 +44,10 @@ final class Completion implements Runnable {
     final ConcurrentLinkedQueue<VkCommandBuffer> free = new ConcurrentLinkedQueue<>();
     private final AtomicLong signaled = new AtomicLong();
     private final Thread thread;
-    /** The semaphore value every signaled fence has reached; monitor. */
+    /** A semaphore value the GPU has reached; monitor. */
     private long completed;
+    /** The value up to which every fence is signaled; monitor. */
+    private long signaledUpTo;
     /** Set when the device is lost: every later wait fails with it; monitor. */
     private VulkanException lost;
     private boolean closing;
@@ -73,27 +77,47 @@ final class Completion implements Runnable {
     }
 
     /**
-     * Waits until the semaphore has reached {@code value} and its fences are signaled. Any thread,
-     * any locks held (the completion thread needs none).
+     * Waits until the GPU has finished every submission up to {@code value} (the semaphore has
+     * reached it), waiting on the semaphore itself: it does not depend on this thread, whose fence
+     * actions may take locks the caller holds (moveNotify holds a reservation). Any thread, any
+     * locks held. Not interruptible: the GPU must be done before the caller frees what it uses.
      *
      * @throws VulkanException if the device was lost
      */
     void await(long value) {
+        for (;;) {
+            synchronized (this) {
+                if (completed >= value) {
+                    return;
+                }
+                if (lost != null) {
+                    throw lost;
+                }
+            }
+            int r = waitFor(value);
+            if (r == VK_SUCCESS) {
+                return;
+            }
+            if (r != VK_TIMEOUT) {
+                throw new VulkanException("waiting for submitted GPU work", r);
+            }
+        }
+    }
+
+    /** Waits until every fence up to {@code value} is signaled (the thread has passed it). */
+    void awaitSignaled(long value) {
         boolean interrupted = false;
         synchronized (this) {
-            while (completed < value && lost == null) {
+            while (signaledUpTo < value && lost == null) {
                 try {
                     wait();
                 } catch (InterruptedException e) {
-                    interrupted = true; // the GPU must finish before the caller may go on: keep waiting
+                    interrupted = true;
                 }
             }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-            if (lost != null && completed < value) {
-                throw lost;
-            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -138,7 +162,7 @@ final class Completion implements Runnable {
                 continue;
             }
             if (r == VK_SUCCESS) {
-                signalUpTo(counterValue(), null);
+                signalUpTo(Math.max(next, counterValue()), null); // the wait succeeded: at least next
             } else {
                 VulkanException e = new VulkanException("waiting for submitted GPU work", r);
                 synchronized (this) {
@@ -165,10 +189,16 @@ final class Completion implements Runnable {
         }
     }
 
-    /** Signals, in order, the fences of every pending submission up to {@code value}. */
+    /**
+     * Records that the GPU reached {@code value} (waking waiters), then signals, in order, the
+     * fences of every pending submission up to it.
+     */
     private void signalUpTo(long value, VulkanException error) {
         List<Pending> done = new ArrayList<>();
         synchronized (this) {
+            if (error == null) {
+                completed = Math.max(completed, value);
+            }
             while (!pending.isEmpty() && pending.peekFirst().value <= value) {
                 done.add(pending.pollFirst());
             }
@@ -190,11 +220,9 @@ final class Completion implements Runnable {
             signaled.incrementAndGet();
             last = p.value;
         }
-        if (!done.isEmpty()) {
-            synchronized (this) {
-                completed = Math.max(completed, error == null ? last : Long.MAX_VALUE);
-                notifyAll();
-            }
+        synchronized (this) {
+            signaledUpTo = Math.max(signaledUpTo, last);
+            notifyAll();
         }
     }
 }

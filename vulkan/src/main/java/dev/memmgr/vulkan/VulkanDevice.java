@@ -450,6 +450,7 @@ public final class VulkanDevice implements AutoCloseable {
             submitLock.unlock();
         }
         completion.await(v);
+        completion.awaitSignaled(v);
     }
 
     // ---- package: imports and counters --------------------------------------------------------
