@@ -232,7 +232,9 @@ public final class HostImport implements AutoCloseable {
         }
         try {
             if ((typeBits & (1 << memoryType)) == 0) {
-                dropLocked(); // imported again with a type that suits every resource at the next use
+                // imported again, with a type that suits every resource, at the next use
+                dev.awaitValue(lastUse);
+                dropLocked();
             } else {
                 bind.run();
             }

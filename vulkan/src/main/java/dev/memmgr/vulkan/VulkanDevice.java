@@ -19,6 +19,7 @@ import static org.lwjgl.vulkan.VK10.vkDeviceWaitIdle;
 import static org.lwjgl.vulkan.VK10.vkEndCommandBuffer;
 import static org.lwjgl.vulkan.VK10.vkGetDeviceQueue;
 import static org.lwjgl.vulkan.VK10.vkQueueSubmit;
+import static org.lwjgl.vulkan.VK10.vkResetCommandBuffer;
 import static org.lwjgl.vulkan.VK12.VK_SEMAPHORE_TYPE_TIMELINE;
 
 import dev.memmgr.BufferObject;
@@ -310,6 +311,10 @@ public final class VulkanDevice implements AutoCloseable {
 
     private HostImport register(HostImport imp) {
         imports.add(imp);
+        if (closed) { // close() has taken its snapshot of the imports
+            imp.close();
+            throw new IllegalStateException("the Vulkan device is closed");
+        }
         if (imp.mode() == ImportMode.STATIC) {
             try {
                 imp.validate();
@@ -409,7 +414,8 @@ public final class VulkanDevice implements AutoCloseable {
                         .pCommandBuffers(s.pointers(cmd)).pSignalSemaphores(s.longs(timeline));
                 Vk.check(vkQueueSubmit(queue, info, VK_NULL_HANDLE), "vkQueueSubmit");
             } catch (RuntimeException | Error e) {
-                completion.free.add(cmd); // never queued: reset by its next begin
+                vkResetCommandBuffer(cmd, 0); // never queued (maybe still recording): back to initial
+                completion.free.add(cmd);
                 throw e;
             }
             lastValue = value;
