@@ -545,9 +545,7 @@ public final class GemObject extends LruNode {
         checkContentLocked();
         markAccessed();
         if (imported != null) {
-            if (useCount == 0) {
-                imported.getPages();
-            }
+            imported.getPages(); // every use: an eviction may have unmapped the attachment (no-op when mapped)
         } else if (useCount == 0 || !isFullyResident()) {
             Backing.ensureResidentLocked(this, 0, pages);
         }
