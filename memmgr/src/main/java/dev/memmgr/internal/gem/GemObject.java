@@ -595,6 +595,13 @@ public final class GemObject extends LruNode {
         if (dontNeed) {
             throw new IllegalStateException("pin of a DONTNEED object: a pinned object may not be purgeable");
         }
+        if (imported != null) { // an import pins its exporter: check it before anything moves
+            GemObject exporter = imported.exporter();
+            exporter.checkContentLocked(); // the import shares its reservation
+            if (exporter.dontNeed) {
+                throw new IllegalStateException("pin of an import whose exporter is DONTNEED: a pinned object may not be purgeable");
+            }
+        }
         markAccessed();
         if (pinCount == 0) {
             getPagesLocked(); // the one use all pins hold together
