@@ -106,7 +106,7 @@ public final class DmaBufCore {
      * Attaches an importer (dma_buf_attach); takes no lock of the exporter.
      *
      * @param callback null for a static attachment (its map pins), else the move notice of a dynamic one
-     * @throws IllegalStateException if the export is closed
+     * @throws IllegalStateException if the export is closed, or the exporter freed (its manager closed)
      */
     public AttachmentCore attach(String importer, MoveCallback callback) {
         AttachmentCore a;
@@ -114,6 +114,7 @@ public final class DmaBufCore {
             if (!open) {
                 throw new IllegalStateException("the DmaBuf of buffer object " + exporter.handle() + " is closed");
             }
+            exporter.checkAlive(); // freed with its manager: nothing to attach to
             refs++;
         }
         a = new AttachmentCore(this, importer, callback, attachmentFactory);
