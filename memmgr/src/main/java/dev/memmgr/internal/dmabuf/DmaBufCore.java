@@ -59,6 +59,9 @@ public final class DmaBufCore {
      */
     public static DmaBufCore export(GemObject obj, Function<DmaBufCore, DmaBuf> factory,
                                     Function<AttachmentCore, Attachment> attachmentFactory) {
+        if (obj.isImported()) {
+            obj.checkAlive(); // a freed import has no buffer to give, whatever its exporter's state
+        }
         GemObject exporter = obj.isImported() ? obj.imported().exporter() : obj;
         return exporter.withLock(o -> {
             synchronized (OPEN) {
