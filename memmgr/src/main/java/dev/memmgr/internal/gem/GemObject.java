@@ -104,8 +104,10 @@ public final class GemObject extends LruNode {
     private int attachMaps;
     /** Handles in clients other than the owner (same-manager imports); the client's monitor. */
     private volatile int extraHandles;
-    /** Whether a DmaBuf of this object is open or still attached. */
-    private volatile boolean exported;
+    /** DmaBufs of this object still alive (open or attached); the dma-buf layer's lock. */
+    private volatile int exports;
+    /** The dma-buf layer's open export of this object, opaque here; that layer's lock. */
+    private Object export;
     /** Set for an object imported from another manager: its operations go there. */
     private final ImportedPages imported;
 
@@ -434,12 +436,22 @@ public final class GemObject extends LruNode {
 
     /** @return shared: exported, imported, or with handles in more than one client */
     public boolean isShared() {
-        return exported || imported != null || extraHandles > 0;
+        return exports > 0 || imported != null || extraHandles > 0;
     }
 
-    /** Marks whether a DmaBuf of this object is alive (the dma-buf layer, reservation held or not). */
-    public void exported(boolean on) {
-        exported = on;
+    /** Counts DmaBufs of this object made (+1) and gone (-1); under the dma-buf layer's lock. */
+    public void exportsChanged(int delta) {
+        exports += delta;
+    }
+
+    /** @return the dma-buf layer's open export of this object, or null; under that layer's lock */
+    public Object export() {
+        return export;
+    }
+
+    /** Sets the dma-buf layer's open export of this object; under that layer's lock. */
+    public void export(Object e) {
+        export = e;
     }
 
     /** Counts a handle of another client (same-manager import); called under that client's monitor. */
