@@ -86,6 +86,8 @@ public final class Client implements AutoCloseable {
      * @throws NullPointerException if buf is null
      * @throws IllegalStateException if buf is closed, or this client, its manager or the
      *     exporter's is closed (also when this client imported it before)
+     * @throws IllegalArgumentException if buf comes from another manager and its size is not a
+     *     whole number of this manager's pages
      */
     public BufferObject importBuffer(DmaBuf buf) {
         Objects.requireNonNull(buf, "buf");

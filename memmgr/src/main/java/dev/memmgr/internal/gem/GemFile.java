@@ -113,6 +113,8 @@ public final class GemFile {
      * @param pages made for a new import only; its {@link ImportedPages#released()} is called if
      *     the import is not kept
      * @throws IllegalStateException if this client or the manager is closed
+     * @throws IllegalArgumentException if the exporter's size is not a whole number of this
+     *     manager's pages (the import has the exporter's size)
      */
     public GemObject importFrom(GemObject exporter, Supplier<ImportedPages> pages, Function<GemObject, BufferObject> facadeFactory) {
         synchronized (this) {
@@ -122,10 +124,16 @@ public final class GemFile {
                 return existing;
             }
         }
+        long size = exporter.size();
+        long pageSize = dev.pageSize();
+        if (size % pageSize != 0) {
+            throw new IllegalArgumentException("cannot import a buffer of " + size + " bytes into manager pages of "
+                    + pageSize + " bytes: the sizes must agree");
+        }
         ImportedPages imp = pages.get();
         GemObject obj;
         try {
-            obj = newObject(exporter.pages(), facadeFactory, exporter.resv(), imp);
+            obj = newObject(Math.toIntExact(size / pageSize), facadeFactory, exporter.resv(), imp); // the exporter's size
         } catch (RuntimeException | Error e) {
             imp.released();
             throw e;
