@@ -730,6 +730,17 @@ public final class GemObject extends LruNode {
         });
     }
 
+    /**
+     * Tears the cached mapping down if no vmap and no attachment uses it, so that views of it die
+     * (the leaked view of a freed import). Reservation held (asserted).
+     */
+    public void dropIdleMappingLocked() {
+        assertLocked();
+        if (vmapCount == 0 && attachMaps == 0) {
+            teardownMapping();
+        }
+    }
+
     /** @return the mapped dma-buf attachments using the mapping (reservation held) */
     int attachMapsLocked() {
         return attachMaps;
