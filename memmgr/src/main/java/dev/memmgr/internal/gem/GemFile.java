@@ -119,8 +119,8 @@ public final class GemFile {
     public GemObject importFrom(GemObject exporter, Supplier<ImportedPages> pages, Function<GemObject, BufferObject> facadeFactory) {
         synchronized (this) {
             checkOpen();
-            GemObject existing = imports.get(exporter);
-            if (existing != null && existing.isHandleOpen() && !existing.isDying()) {
+            GemObject existing = liveImportLocked(exporter);
+            if (existing != null) {
                 return existing;
             }
         }
@@ -138,10 +138,24 @@ public final class GemFile {
             imp.released();
             throw e;
         }
+        GemObject won;
         synchronized (this) {
-            imports.put(exporter, obj);
+            won = liveImportLocked(exporter);
+            if (won == null) {
+                imports.put(exporter, obj);
+            }
+        }
+        if (won != null) {
+            obj.closeHandle(); // another thread imported the same buffer meanwhile: one import per client
+            return won;
         }
         return obj;
+    }
+
+    /** @return the import of that exporter made here, if its handle is still open; this monitor held */
+    private GemObject liveImportLocked(GemObject exporter) {
+        GemObject existing = imports.get(exporter);
+        return existing != null && existing.isHandleOpen() && !existing.isDying() ? existing : null;
     }
 
     /** Forgets a freed import (its free path). */
