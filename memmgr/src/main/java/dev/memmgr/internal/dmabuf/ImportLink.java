@@ -65,7 +65,14 @@ public final class ImportLink implements ImportedPages {
     @Override
     public void unpin() {
         pinned = false;
-        buf.exporter.unpin();
+        try {
+            buf.exporter.unpin();
+        } catch (IllegalStateException e) {
+            if (!buf.exporter.isDying()) {
+                throw e;
+            }
+            // freed with its manager: its pins went with it, and the import lets go of its own
+        }
     }
 
     @Override
