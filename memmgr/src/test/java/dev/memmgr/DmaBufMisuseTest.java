@@ -240,6 +240,28 @@ class DmaBufMisuseTest {
     }
 
     @Test
+    void afterTheExportersManagerClosesAnImportCanStillBeLetGo(Fixture f) {
+        MemoryManager a = f.manager();
+        MemoryManager b = f.manager();
+        BufferObject e = f.client(a, "a").create(SIZE);
+        BufferObject imp = f.client(b, "b").importBuffer(e.export());
+        imp.getPages();
+        imp.pin();
+        Vmap v = imp.vmap();
+        assertCounts(imp, 1, 2, 2, 1, "in use");
+        a.close();
+        v.close();
+        imp.unpin();
+        imp.putPages();
+        assertCounts(imp, 1, 0, 0, 0, "every use given back, no exception: nothing to undo on a freed exporter");
+        assertThrows(IllegalStateException.class, imp::unpin, "unbalanced as for any object");
+        imp.close(); // no leak reported: nothing was outstanding
+        drainDeferred();
+        assertEquals(0, imp.refCount());
+        f.logs().assertNoWarnings("letting an import of a closed manager go");
+    }
+
+    @Test
     void afterTheImportersManagerClosesTheExporterIsAsBefore(Fixture f) {
         MemoryManager a = f.manager();
         MemoryManager b = f.manager();
