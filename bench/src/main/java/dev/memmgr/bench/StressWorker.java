@@ -115,6 +115,10 @@ final class StressWorker implements Runnable {
             counted(this::statsOp);
             return;
         }
+        if (r < 45) {
+            counted(() -> run.sharing.step(rnd, scratch, name));
+            return;
+        }
         int i = rnd.nextInt(run.slots.length());
         ShadowObject t = run.slots.get(i);
         if (t == null) {
