@@ -244,9 +244,10 @@ final class SharingWorkload {
         } else if (op < 39) {
             if (s.dyn.isMapped() && rnd.nextInt(4) == 0) {
                 // a pressure spike: everything idle goes, mapped dynamic attachments included (on
-                // the active list, which the workload's own pressure seldom reaches)
+                // the active list, which the workload's own pressure seldom reaches; no target
+                // short of everything, which the other threads' swap-ins could meet first)
                 pressureSpikes.increment();
-                exporterManager.reclaim(exporterManager.capacity());
+                exporterManager.reclaim(Long.MAX_VALUE);
             }
         } else {
             close(i, s);
