@@ -73,12 +73,12 @@ public final class DmaBufCore {
         GemObject exporter = obj.isImported() ? obj.imported().exporter() : obj;
         return exporter.withLock(o -> {
             synchronized (EXPORTS) {
-                if (o.export() instanceof DmaBufCore open && open.isOpen()) {
+                if (o.openExport() instanceof DmaBufCore open && open.isOpen()) {
                     return open;
                 }
                 o.retainLifetime();
                 DmaBufCore d = new DmaBufCore(o, factory, attachmentFactory);
-                o.export(d);
+                o.openExport(d);
                 o.exportsChanged(1);
                 o.dev().addEvictionListenerLocked(o, d.listener);
                 return d;
@@ -152,8 +152,8 @@ public final class DmaBufCore {
         }
         exporter.dev().removeEvictionListener(exporter, listener);
         synchronized (EXPORTS) {
-            if (exporter.export() == this) {
-                exporter.export(null);
+            if (exporter.openExport() == this) {
+                exporter.openExport(null);
             }
             exporter.exportsChanged(-1); // shared while any of its DmaBufs lives, not only the last made
         }

@@ -107,7 +107,7 @@ public final class GemObject extends LruNode {
     /** DmaBufs of this object still alive (open or attached); the dma-buf layer's lock. */
     private volatile int exports;
     /** The dma-buf layer's open export of this object, opaque here; that layer's lock. */
-    private Object export;
+    private Object openExport;
     /** Set for an object imported from another manager: its operations go there. */
     private final ImportedPages imported;
 
@@ -445,13 +445,13 @@ public final class GemObject extends LruNode {
     }
 
     /** @return the dma-buf layer's open export of this object, or null; under that layer's lock */
-    public Object export() {
-        return export;
+    public Object openExport() {
+        return openExport;
     }
 
     /** Sets the dma-buf layer's open export of this object; under that layer's lock. */
-    public void export(Object e) {
-        export = e;
+    public void openExport(Object e) {
+        openExport = e;
     }
 
     /** Counts a handle of another client (same-manager import); called under that client's monitor. */
@@ -611,7 +611,8 @@ public final class GemObject extends LruNode {
             GemObject exporter = imported.exporter();
             exporter.checkContentLocked(); // the import shares its reservation
             if (exporter.dontNeed) {
-                throw new IllegalStateException("pin of an import whose exporter is DONTNEED: a pinned object may not be purgeable");
+                throw new IllegalStateException(
+                        "pin of an import whose exporter is DONTNEED: a pinned object may not be purgeable");
             }
         }
         markAccessed();
