@@ -85,7 +85,9 @@ public final class Client implements AutoCloseable {
      * @return the object in this client
      * @throws NullPointerException if buf is null
      * @throws IllegalStateException if buf is closed, or this client, its manager or the
-     *     exporter's is closed
+     *     exporter's is closed (also when this client imported it before)
+     * @throws IllegalArgumentException if buf comes from another manager and its size is not a
+     *     whole number of this manager's pages
      */
     public BufferObject importBuffer(DmaBuf buf) {
         Objects.requireNonNull(buf, "buf");
@@ -94,6 +96,7 @@ public final class Client implements AutoCloseable {
             throw new IllegalStateException("import of a closed DmaBuf");
         }
         GemObject exporter = core.exporter();
+        exporter.checkAlive(); // freed with its manager: nothing to import
         if (exporter.dev() == file.device()) {
             file.addHandle(exporter);
             return exporter.facade();

@@ -84,7 +84,7 @@ public final class DmaBuf implements AutoCloseable {
      * @param importer a name for the importer (shown in diagnostics)
      * @return the attachment
      * @throws NullPointerException if importer is null
-     * @throws IllegalStateException if this DmaBuf is closed
+     * @throws IllegalStateException if this DmaBuf is closed, or the exporter freed with its manager
      */
     public Attachment attach(String importer) {
         Objects.requireNonNull(importer, "importer");
@@ -100,7 +100,7 @@ public final class DmaBuf implements AutoCloseable {
      * @param listener told before the pages move
      * @return the attachment
      * @throws NullPointerException if importer or listener is null
-     * @throws IllegalStateException if this DmaBuf is closed
+     * @throws IllegalStateException if this DmaBuf is closed, or the exporter freed with its manager
      */
     public Attachment attach(String importer, MoveListener listener) {
         Objects.requireNonNull(importer, "importer");

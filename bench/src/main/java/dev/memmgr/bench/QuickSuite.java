@@ -107,6 +107,8 @@ public final class QuickSuite {
         run(ShrinkerBench.class.getName() + "\\.", 2, 1, 3, 1, false, null);
         run(GpuVmBench.class.getName() + "\\.", 3, 1, 5, 1, true, null);
         run(ExecBench.class.getName() + "\\.", 3, 1, 5, 1, true, null);
+        run(DmaBufBench.class.getName() + "\\.mapMapped", 3, 1, 5, 1, true, null);
+        run(DmaBufBench.class.getName() + "\\.evict", 2, 1, 3, 1, false, null);
     }
 
     private void run(String include, int warmups, int warmupSeconds, int iterations, int seconds, boolean gc,
@@ -137,6 +139,7 @@ public final class QuickSuite {
         shrinkerRows();
         gpuVmRows();
         execRows();
+        dmaBufRows();
         footprintRows();
         StringBuilder sb = new StringBuilder();
         sb.append("memmgr quick suite, ").append(date).append("; ").append(machine).append('\n');
@@ -244,6 +247,37 @@ public final class QuickSuite {
         }
     }
 
+    /** dma-buf: map() of a mapped dynamic attachment (section 5), and eviction per notified attachment (info). */
+    private void dmaBufRows() {
+        Result<?> map = score("DmaBufBench.mapMapped", null);
+        if (map != null) {
+            rows.add(String.format(Locale.ROOT, "| dma-buf map() of a mapped dynamic attachment, lock held | %s | |"
+                    + " <= 100 ns | %s |", scoreText(map), map.getScore() <= 100 ? "yes" : "NO"));
+        }
+        Result<?> alloc = secondary("DmaBufBench.mapMapped", null, "gc.alloc.rate.norm");
+        if (alloc != null) {
+            rows.add(String.format(Locale.ROOT, "| dma-buf mapMapped allocation | %s | | 0 B/op | %s |", scoreText(alloc),
+                    alloc.getScore() < 0.5 ? "yes" : "NO"));
+        }
+        Result<?> bare = score("DmaBufBench.evictUnattached", null);
+        Result<?> floor = score("DmaBufBench.evictViewed", null);
+        if (bare != null && floor != null) {
+            rows.add(String.format(Locale.ROOT, "| dma-buf eviction of an exported page, no attachment: no mapping vs a"
+                    + " cached one | %s vs %s | | info | |", scoreText(bare), scoreText(floor)));
+        }
+        for (String n : new String[] {"1", "16", "64"}) {
+            Result<?> evict = score("DmaBufBench.evictMapped", n);
+            if (evict != null && floor != null) {
+                int k = Integer.parseInt(n);
+                double per = (evict.getScore() - floor.getScore()) / k;
+                double err = Math.hypot(errorOf(evict), errorOf(floor)) / k;
+                rows.add(String.format(Locale.ROOT, "| dma-buf eviction with %s dynamic attachment(s) mapped vs a cached"
+                        + " mapping alone | %s vs %s | %.3g ± %.2g %s per notified attachment | info | |", n,
+                        scoreText(evict), scoreText(floor), per, err, evict.getScoreUnit()));
+            }
+        }
+    }
+
     private void footprintRows() {
         for (Footprint.Result r : Footprint.measureAll()) {
             if (r.objects() > 1) {
@@ -297,6 +331,10 @@ public final class QuickSuite {
         double rel = Math.sqrt(sq(relError(a)) + sq(relError(b)));
         rows.add(String.format(Locale.ROOT, "| %s | %s vs %s | %.2f ± %.2f | info | |", check, scoreText(a),
                 scoreText(b), ratio, ratio * rel));
+    }
+
+    private static double errorOf(Result<?> r) {
+        return Double.isNaN(r.getScoreError()) ? 0 : r.getScoreError();
     }
 
     private static double relError(Result<?> r) {

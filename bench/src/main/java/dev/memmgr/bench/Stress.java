@@ -59,7 +59,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *     whether it shows the object's own bytes and how long teardown took, or foreign bytes, a
  *     corruption). A freed object must answer refCount 0 and refuse read with
  *     IllegalStateException;</li>
- * <li>now and then {@code MemoryManager.reclaim}, stats and fdinfo.</li>
+ * <li>now and then {@code MemoryManager.reclaim}, stats and fdinfo;</li>
+ * <li>sharing ({@link SharingWorkload}): a few objects exported to a second manager, used and
+ *     verified through the import, the exporter and a dynamic attachment under eviction.</li>
  * </ul>
  * About one step in eight is instead an operation of the worker's own GPU VM ({@link StressVm}):
  * map ranges of the worker's objects (client {@code vm}, outside the table, an eighth of the
@@ -185,6 +187,7 @@ public final class Stress {
     final Workload workload;
     final StressReport report;
     final GpuQueue gpu;
+    final SharingWorkload sharing;
     final AtomicReferenceArray<ShadowObject> slots;
     /** Per slot: 0 free, n > 0 shared by n threads, -1 exclusive. */
     final AtomicIntegerArray claims;
@@ -203,6 +206,7 @@ public final class Stress {
         this.workload = workload;
         this.report = report;
         this.gpu = new GpuQueue(report);
+        this.sharing = new SharingWorkload(mm, report);
         this.slots = new AtomicReferenceArray<>(objects);
         this.claims = new AtomicIntegerArray(objects);
         this.byteCap = workload.targetBytes + workload.targetBytes / 5;
@@ -361,6 +365,7 @@ public final class Stress {
                 checker.verifyAndClose(i);
             }
         });
+        s.sharing.finish(mm);
         out.printf(Locale.ROOT, "final verification: %d objects in %.1f s%n", live, (System.nanoTime() - t0) / 1e9);
         // every object is closed: the manager must be empty (give a reclaim pass in flight, which
         // may hold the last transient reference of an object, a moment to finish freeing it)
@@ -394,6 +399,7 @@ public final class Stress {
                 report.vmReads.sum(), report.vmWrites.sum(), report.vmValidates.sum(), report.vmValidatesEvicted.sum(),
                 report.vmFaults.sum(), report.vmBorrowed.sum(),
                 report.vmClosedMapped.sum(), report.vmFreedByUnmap.sum(), report.vmResets.sum());
+        out.println(s.sharing.summary());
         out.printf("unexpected: %d%n", report.unexpected());
         out.printf("result: %s (seed %d)%n", failures == 0 && stoppedEarly == null ? "OK" : "FAILED", o.seed());
         out.printf("ops: %d%n", ops);

@@ -126,6 +126,10 @@ final class StressWorker implements Runnable {
             done();
             return;
         }
+        if (r < 45 + VM_PER_MILLE) { // 4%
+            counted(() -> run.sharing.step(rnd, scratch, name));
+            return;
+        }
         int i = rnd.nextInt(run.slots.length());
         ShadowObject t = run.slots.get(i);
         if (t == null) {

@@ -85,6 +85,7 @@ public final class AttachmentCore {
     public MemorySegment map() {
         requireHeld("map()");
         if (mapped) {
+            exporter().checkAlive(); // a mapping of a freed exporter (its manager closed) is dead
             return segment;
         }
         if (isDetached()) {

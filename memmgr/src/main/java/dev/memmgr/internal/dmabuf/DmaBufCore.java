@@ -5,7 +5,6 @@ import dev.memmgr.DmaBuf;
 import dev.memmgr.internal.gem.EvictionListener;
 import dev.memmgr.internal.gem.GemObject;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 
@@ -18,6 +17,9 @@ import java.util.function.Function;
  * the exporter, so importers keep the buffer alive after the exporter's handle and the DmaBuf are
  * closed (dma_buf file references). The export registers one eviction listener on the exporter for
  * as long as it lives. An object has at most one open export: {@link #export} returns it again.
+ * A closed DmaBuf whose attachments still live is not given out again: a later export makes a new
+ * one, and the object counts as shared while any of them lives. The open export and the count are
+ * kept on the object itself, so nothing global keeps an object (or its closed manager) reachable.
  *
  * <p><b>DOC: Moves.</b> The exporter may be evicted while dynamic attachments are mapped (they hold
  * a page use, which does not keep reclaim away; TTM's move_notify). Before its frames go, the
@@ -28,11 +30,17 @@ import java.util.function.Function;
  *
  * <p><b>Locking.</b> An attachment's map state is guarded by the exporter's reservation (its map
  * and unmap need it held: dma_buf_map_attachment); the reference count and the export's open flag
- * by this object's monitor, a leaf; the attachment list is copy-on-write, read without a lock.
+ * by this object's monitor, a leaf; an exporter's open export and export count by a global monitor
+ * taken inside the exporter's reservation (export) or with no lock (the last unref), with only a
+ * DmaBuf's monitor inside it; the attachment list is copy-on-write, read without a lock.
  */
 public final class DmaBufCore {
-    /** The open export of each exported object. */
-    private static final ConcurrentHashMap<GemObject, DmaBufCore> OPEN = new ConcurrentHashMap<>();
+    /**
+     * Guards each exporter's open export and count of live exports (kept on the object, so that
+     * nothing global keeps an object, and its manager, reachable). A leaf: only a DmaBuf's own
+     * monitor is taken inside it.
+     */
+    private static final Object EXPORTS = new Object();
 
     final GemObject exporter;
     private final DmaBuf facade;
@@ -59,17 +67,19 @@ public final class DmaBufCore {
      */
     public static DmaBufCore export(GemObject obj, Function<DmaBufCore, DmaBuf> factory,
                                     Function<AttachmentCore, Attachment> attachmentFactory) {
+        if (obj.isImported()) {
+            obj.checkAlive(); // a freed import has no buffer to give, whatever its exporter's state
+        }
         GemObject exporter = obj.isImported() ? obj.imported().exporter() : obj;
         return exporter.withLock(o -> {
-            synchronized (OPEN) {
-                DmaBufCore d = OPEN.get(o);
-                if (d != null && d.isOpen()) {
-                    return d;
+            synchronized (EXPORTS) {
+                if (o.openExport() instanceof DmaBufCore open && open.isOpen()) {
+                    return open;
                 }
                 o.retainLifetime();
-                d = new DmaBufCore(o, factory, attachmentFactory);
-                OPEN.put(o, d);
-                o.exported(true);
+                DmaBufCore d = new DmaBufCore(o, factory, attachmentFactory);
+                o.openExport(d);
+                o.exportsChanged(1);
                 o.dev().addEvictionListenerLocked(o, d.listener);
                 return d;
             }
@@ -106,7 +116,7 @@ public final class DmaBufCore {
      * Attaches an importer (dma_buf_attach); takes no lock of the exporter.
      *
      * @param callback null for a static attachment (its map pins), else the move notice of a dynamic one
-     * @throws IllegalStateException if the export is closed
+     * @throws IllegalStateException if the export is closed, or the exporter freed (its manager closed)
      */
     public AttachmentCore attach(String importer, MoveCallback callback) {
         AttachmentCore a;
@@ -114,6 +124,7 @@ public final class DmaBufCore {
             if (!open) {
                 throw new IllegalStateException("the DmaBuf of buffer object " + exporter.handle() + " is closed");
             }
+            exporter.checkAlive(); // freed with its manager: nothing to attach to
             refs++;
         }
         a = new AttachmentCore(this, importer, callback, attachmentFactory);
@@ -140,11 +151,11 @@ public final class DmaBufCore {
             }
         }
         exporter.dev().removeEvictionListener(exporter, listener);
-        synchronized (OPEN) {
-            OPEN.remove(exporter, this);
-            if (!OPEN.containsKey(exporter)) {
-                exporter.exported(false);
+        synchronized (EXPORTS) {
+            if (exporter.openExport() == this) {
+                exporter.openExport(null);
             }
+            exporter.exportsChanged(-1); // shared while any of its DmaBufs lives, not only the last made
         }
         exporter.dropLifetime(); // no lock held: the last reference frees the object
     }

@@ -65,7 +65,14 @@ public final class ImportLink implements ImportedPages {
     @Override
     public void unpin() {
         pinned = false;
-        buf.exporter.unpin();
+        try {
+            buf.exporter.unpin();
+        } catch (IllegalStateException e) {
+            if (!buf.exporter.isDying()) {
+                throw e;
+            }
+            // freed with its manager: its pins went with it, and the import lets go of its own
+        }
     }
 
     @Override
@@ -133,10 +140,16 @@ public final class ImportLink implements ImportedPages {
         }
     }
 
-    /** Drops the vmap, pin and mapping the freed import held on the exporter. Reservation held. */
+    /**
+     * Drops the vmap, pin and mapping the freed import held on the exporter. A view the import
+     * leaked is the exporter's mapping: it is torn down too unless the exporter's own views or
+     * attachments still use it (then it keeps showing the exporter's pages, never other memory).
+     * Reservation held.
+     */
     private void undoHeld() {
+        boolean leakedView = view != null;
         try {
-            if (view != null) {
+            if (leakedView) {
                 vunmap();
             }
             if (pinned) {
@@ -146,6 +159,9 @@ public final class ImportLink implements ImportedPages {
             // the exporter's manager closed: its counts went with it
         } finally {
             attachment.unmapIfMappedHeld();
+        }
+        if (leakedView && !buf.exporter.isDying()) {
+            buf.exporter.dropIdleMappingLocked();
         }
     }
 

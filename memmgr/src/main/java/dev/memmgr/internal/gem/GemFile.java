@@ -123,27 +123,49 @@ public final class GemFile {
      * @param pages made for a new import only; its {@link ImportedPages#released()} is called if
      *     the import is not kept
      * @throws IllegalStateException if this client or the manager is closed
+     * @throws IllegalArgumentException if the exporter's size is not a whole number of this
+     *     manager's pages (the import has the exporter's size)
      */
     public GemObject importFrom(GemObject exporter, Supplier<ImportedPages> pages, Function<GemObject, BufferObject> facadeFactory) {
         synchronized (this) {
             checkOpen();
-            GemObject existing = imports.get(exporter);
-            if (existing != null && existing.isHandleOpen() && !existing.isDying()) {
+            GemObject existing = liveImportLocked(exporter);
+            if (existing != null) {
                 return existing;
             }
+        }
+        long size = exporter.size();
+        long pageSize = dev.pageSize();
+        if (size % pageSize != 0) {
+            throw new IllegalArgumentException("cannot import a buffer of " + size + " bytes into manager pages of "
+                    + pageSize + " bytes: the sizes must agree");
         }
         ImportedPages imp = pages.get();
         GemObject obj;
         try {
-            obj = newObject(exporter.pages(), facadeFactory, exporter.resv(), imp);
+            obj = newObject(Math.toIntExact(size / pageSize), facadeFactory, exporter.resv(), imp); // the exporter's size
         } catch (RuntimeException | Error e) {
             imp.released();
             throw e;
         }
+        GemObject won;
         synchronized (this) {
-            imports.put(exporter, obj);
+            won = liveImportLocked(exporter);
+            if (won == null) {
+                imports.put(exporter, obj);
+            }
+        }
+        if (won != null) {
+            obj.closeHandle(); // another thread imported the same buffer meanwhile: one import per client
+            return won;
         }
         return obj;
+    }
+
+    /** @return the import of that exporter made here, if its handle is still open; this monitor held */
+    private GemObject liveImportLocked(GemObject exporter) {
+        GemObject existing = imports.get(exporter);
+        return existing != null && existing.isHandleOpen() && !existing.isDying() ? existing : null;
     }
 
     /** Forgets a freed import (its free path). */

@@ -106,8 +106,10 @@ public final class GemObject extends LruNode {
     private int attachMaps;
     /** Handles in clients other than the owner (same-manager imports); the client's monitor. */
     private volatile int extraHandles;
-    /** Whether a DmaBuf of this object is open or still attached. */
-    private volatile boolean exported;
+    /** DmaBufs of this object still alive (open or attached); the dma-buf layer's lock. */
+    private volatile int exports;
+    /** The dma-buf layer's open export of this object, opaque here; that layer's lock. */
+    private Object openExport;
     /** Set for an object imported from another manager: its operations go there. */
     private final ImportedPages imported;
     /** A name for people: shown in stats, dumps, events and leak reports. */
@@ -467,17 +469,27 @@ public final class GemObject extends LruNode {
 
     /** @return shared: exported, imported, or with handles in more than one client */
     public boolean isShared() {
-        return exported || imported != null || extraHandles > 0;
+        return exports > 0 || imported != null || extraHandles > 0;
     }
 
-    /** Marks whether a DmaBuf of this object is alive (the dma-buf layer, reservation held or not). */
-    public void exported(boolean on) {
-        exported = on;
+    /** Counts DmaBufs of this object made (+1) and gone (-1); under the dma-buf layer's lock. */
+    public void exportsChanged(int delta) {
+        exports += delta;
+    }
+
+    /** @return the dma-buf layer's open export of this object, or null; under that layer's lock */
+    public Object openExport() {
+        return openExport;
+    }
+
+    /** Sets the dma-buf layer's open export of this object; under that layer's lock. */
+    public void openExport(Object e) {
+        openExport = e;
     }
 
     /** @return whether a DmaBuf of this object is alive */
     public boolean isExported() {
-        return exported;
+        return exports > 0;
     }
 
     /** Counts a handle of another client (same-manager import); called under that client's monitor. */
@@ -600,9 +612,7 @@ public final class GemObject extends LruNode {
         checkContentLocked();
         touch();
         if (imported != null) {
-            if (useCount == 0) {
-                imported.getPages();
-            }
+            imported.getPages(); // every use: an eviction may have unmapped the attachment (no-op when mapped)
         } else if (useCount == 0 || !isFullyResident()) {
             Backing.ensureResidentLocked(this, 0, pages);
         }
@@ -657,6 +667,14 @@ public final class GemObject extends LruNode {
         checkContentLocked();
         if (dontNeed) {
             throw new IllegalStateException("pin of a DONTNEED object: a pinned object may not be purgeable");
+        }
+        if (imported != null) { // an import pins its exporter: check it before anything moves
+            GemObject exporter = imported.exporter();
+            exporter.checkContentLocked(); // the import shares its reservation
+            if (exporter.dontNeed) {
+                throw new IllegalStateException(
+                        "pin of an import whose exporter is DONTNEED: a pinned object may not be purgeable");
+            }
         }
         touch();
         if (pinCount == 0) {
@@ -779,6 +797,17 @@ public final class GemObject extends LruNode {
                 o.teardownMapping();
             }
         });
+    }
+
+    /**
+     * Tears the cached mapping down if no vmap and no attachment uses it, so that views of it die
+     * (the leaked view of a freed import). Reservation held (asserted).
+     */
+    public void dropIdleMappingLocked() {
+        assertLocked();
+        if (vmapCount == 0 && attachMaps == 0) {
+            teardownMapping();
+        }
     }
 
     /** @return the mapped dma-buf attachments using the mapping (reservation held) */

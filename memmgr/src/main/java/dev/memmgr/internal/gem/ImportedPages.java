@@ -8,7 +8,8 @@ import java.lang.foreign.MemorySegment;
  * The pages of an object imported from another manager (dma-buf): it has no frames of its own,
  * and its operations go to the exporter. The import's {@link GemObject} keeps its own counts (so
  * unbalanced calls are refused as for any object) and calls these at its transitions: the first
- * page use, the first pin, the first vmap, and their last ones.
+ * pin, the first vmap, the last page use, pin and vmap, and every page use (which must swap the
+ * exporter in again after an eviction, as getPages does for any object).
  *
  * <p>Locking: every method but {@link #released()} is called with the import's reservation
  * held, which is the exporter's (an import shares it, as drm_gem_prime_import does), inside the
@@ -19,7 +20,10 @@ public interface ImportedPages {
     /** @return the exporting object */
     GemObject exporter();
 
-    /** The import's first page use: the exporter's pages are made resident and used (weakly). */
+    /**
+     * A page use of the import: the exporter's pages are made resident and used (weakly), unless
+     * they are already (the first use, and every use after an eviction of the exporter took them).
+     */
     void getPages();
 
     /** The import's last page use went. */
