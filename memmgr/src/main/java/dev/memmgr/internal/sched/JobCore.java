@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One job (drm_sched_job): its kernel, its dependencies, its fences and where it is.
  *
- * <p>Locking: {@code state}, {@code timerId}, {@code thread} are guarded by the scheduler's lock;
+ * <p>Locking: {@code state}, {@code inReady}, {@code killed}, {@code timerId}, {@code thread} are
+ * guarded by the scheduler's lock;
  * {@code pending} and {@code depError} are written by the dependencies' signal callbacks without
  * it; {@code cancelled} is read by the kernel without a lock.
  */
@@ -34,6 +35,8 @@ public final class JobCore {
     volatile boolean cancelled;
     /** Killed by its entity's close: completes with CancellationException once its dependencies signal. */
     boolean killed;
+    /** In its priority's ready queue: a job is made ready once, though two paths may find it ready at once. */
+    boolean inReady;
     State state = State.QUEUED;
     long timerId = -1;
     Thread thread;

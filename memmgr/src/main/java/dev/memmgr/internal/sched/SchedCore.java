@@ -180,7 +180,7 @@ public final class SchedCore implements AutoCloseable {
             if (j.killed) {
                 completeLocked(j, new CancellationException("entity closed before the job ran"), after);
             } else if (j.entity.queue.peek() == j) {
-                ready.get(j.entity.priority).add(j);
+                makeReadyLocked(j);
                 dispatchLocked(after);
             }
         } finally {
@@ -190,6 +190,19 @@ public final class SchedCore implements AutoCloseable {
     }
 
     // ---- dispatch ----------------------------------------------------------------------------
+
+    /**
+     * Puts an entity's head whose dependencies have signaled in its ready queue, unless it is
+     * there already: the head leaving ({@link #advanceLocked}) and the last dependency signaling
+     * ({@link #depSignaled}) may both see it ready, when the signal's count drops to zero before
+     * its thread takes the lock that the dispatch holds. Lock held.
+     */
+    private void makeReadyLocked(JobCore j) {
+        if (!j.inReady) {
+            j.inReady = true;
+            ready.get(j.entity.priority).add(j);
+        }
+    }
 
     private JobCore bestReadyLocked() {
         for (PriorityQueue<JobCore> q : ready) {
@@ -213,6 +226,7 @@ public final class SchedCore implements AutoCloseable {
                 return; // the best job waits for credits, and the others behind it
             }
             ready.get(j.entity.priority).poll();
+            j.inReady = false;
             advanceLocked(j.entity, j);
             if (failed) {
                 completeLocked(j, j.depError, after);
@@ -242,7 +256,7 @@ public final class SchedCore implements AutoCloseable {
         }
         JobCore next = e.queue.peek();
         if (next != null && next.pending.get() == 0 && !next.killed) {
-            ready.get(e.priority).add(next);
+            makeReadyLocked(next);
         }
     }
 
@@ -385,7 +399,10 @@ public final class SchedCore implements AutoCloseable {
             entities.remove(e);
             for (JobCore j : e.queue) {
                 j.killed = true;
-                ready.get(e.priority).remove(j);
+                if (j.inReady) {
+                    ready.get(e.priority).remove(j);
+                    j.inReady = false;
+                }
                 if (j.pending.get() == 0 && j.state == JobCore.State.QUEUED) {
                     completeLocked(j, new CancellationException("entity closed before the job ran"), after);
                 }
