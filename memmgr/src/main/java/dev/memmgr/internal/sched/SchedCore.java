@@ -33,12 +33,14 @@ import org.agrona.collections.Long2ObjectHashMap;
  * <p><b>DOC: Timeouts.</b> A running job has a deadline in an Agrona {@link DeadlineTimerWheel}
  * (ticks of 2^24 ns, about 17 ms), polled by one timer thread that parks while no job runs. When
  * it expires, the job's finished fence signals at once with a TimeoutException, its credits are
- * released, its context reports cancelled, its worker thread is interrupted and left to end on its
- * own; the next job gets a fresh worker (the pool grows as needed).
+ * released, its context reports cancelled, its worker thread is interrupted (under the lock, while
+ * the kernel certainly has not finished) and left to end on its own; the next job gets a fresh
+ * worker (the pool grows as needed).
  *
  * <p><b>Locking.</b> One lock per scheduler (a leaf: nothing else is locked under it, and no
- * fence is signaled under it) guards the entities' queues, the ready queues, the credits, the
- * timer wheel and the jobs' states.
+ * fence is signaled under it; the only outside call made under it is a timeout's interrupt)
+ * guards the entities' queues, the ready queues, the credits, the timer wheel and the jobs'
+ * states.
  */
 public final class SchedCore implements AutoCloseable {
     static final int PRIORITIES = 4;
@@ -316,7 +318,7 @@ public final class SchedCore implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        Thread.interrupted(); // a timeout's interrupt may have come after the kernel returned
+        Thread.interrupted(); // a timeout's interrupt that the kernel did not consume (it came before the lock)
         if (mine) {
             if (error == null) {
                 j.finished.signal();
@@ -372,12 +374,15 @@ public final class SchedCore implements AutoCloseable {
         inFlight -= j.credits;
         Thread t = j.thread;
         j.thread = null;
+        if (t != null) {
+            // Under the lock: the worker cannot have passed finish(), which takes the lock and then
+            // clears the interrupt, so the interrupt reaches this job and never a later one that
+            // the same pool thread runs once this kernel returns.
+            t.interrupt();
+        }
         List<Runnable> after = expiredActions;
         after.add(() -> j.finished.signal(new TimeoutException("job " + j.seq + " of scheduler '" + name
                 + "' ran longer than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
-        if (t != null) {
-            after.add(t::interrupt);
-        }
         dispatchLocked(after);
         return true;
     }
