@@ -54,6 +54,8 @@ public final class SchedCore implements AutoCloseable {
     private final List<PriorityQueue<JobCore>> ready = new ArrayList<>(PRIORITIES);
     private final Set<EntityCore> entities = new HashSet<>();
     private final Set<JobCore> running = new HashSet<>();
+    /** Jobs of closed entities still waiting for dependencies: killed when they signal, or cancelled by close(). */
+    private final Set<JobCore> killedWaiting = new HashSet<>();
     private final ThreadPoolExecutor workers;
     private final DeadlineTimerWheel wheel;
     private final Long2ObjectHashMap<JobCore> timers = new Long2ObjectHashMap<>();
@@ -180,6 +182,7 @@ public final class SchedCore implements AutoCloseable {
                 return; // cancelled meanwhile
             }
             if (j.killed) {
+                killedWaiting.remove(j);
                 completeLocked(j, new CancellationException("entity closed before the job ran"), after);
             } else if (j.entity.queue.peek() == j) {
                 makeReadyLocked(j);
@@ -410,6 +413,8 @@ public final class SchedCore implements AutoCloseable {
                 }
                 if (j.pending.get() == 0 && j.state == JobCore.State.QUEUED) {
                     completeLocked(j, new CancellationException("entity closed before the job ran"), after);
+                } else if (j.state == JobCore.State.QUEUED) {
+                    killedWaiting.add(j);
                 }
             }
             e.queue.clear();
@@ -420,7 +425,8 @@ public final class SchedCore implements AutoCloseable {
     }
 
     /**
-     * Closes the scheduler: every job not yet run finishes with CancellationException now; running
+     * Closes the scheduler: every job not yet run (jobs of closed entities still waiting for their
+     * dependencies too) finishes with CancellationException now; running
      * kernels see their context cancelled and finish on their own. Idempotent; never blocks on a
      * kernel.
      */
@@ -443,6 +449,12 @@ public final class SchedCore implements AutoCloseable {
                 e.queue.clear();
             }
             entities.clear();
+            for (JobCore j : killedWaiting) {
+                if (j.state == JobCore.State.QUEUED) {
+                    completeLocked(j, new CancellationException("scheduler '" + name + "' closed before the job ran"), after);
+                }
+            }
+            killedWaiting.clear();
             ready.forEach(PriorityQueue::clear);
             for (JobCore j : running) {
                 j.cancelled = true;
