@@ -46,6 +46,7 @@ public final class SchedCore implements AutoCloseable {
     static final int PRIORITIES = 4;
     private static final int TICK_SHIFT = 24;
     private static final AtomicInteger IDS = new AtomicInteger();
+    private static final System.Logger LOG = System.getLogger("dev.memmgr");
 
     private final String name;
     private final int creditLimit;
@@ -246,7 +247,7 @@ public final class SchedCore implements AutoCloseable {
 
     /** Signals the job's scheduled fence and hands it to a worker. No lock held. */
     private void start(JobCore j) {
-        j.scheduled.signal();
+        signal(j.scheduled, null);
         try {
             workers.execute(() -> run(j));
         } catch (java.util.concurrent.RejectedExecutionException closedMeanwhile) {
@@ -269,8 +270,8 @@ public final class SchedCore implements AutoCloseable {
     private void completeLocked(JobCore j, Throwable error, List<Runnable> after) {
         j.state = JobCore.State.DONE;
         after.add(() -> {
-            j.scheduled.signal();
-            j.finished.signal(error);
+            signal(j.scheduled, null);
+            signal(j.finished, error);
         });
     }
 
@@ -323,13 +324,28 @@ public final class SchedCore implements AutoCloseable {
         }
         Thread.interrupted(); // a timeout's interrupt that the kernel did not consume (it came before the lock)
         if (mine) {
-            if (error == null) {
-                j.finished.signal();
-            } else {
-                j.finished.signal(error);
-            }
+            signal(j.finished, error);
         }
         after.forEach(Runnable::run);
+    }
+
+    /**
+     * Signals one of a job's fences. A callback that throws (someone's onSignal action) is reported
+     * and changes nothing here: the other callbacks have run (the fence runs them all), and the
+     * scheduler goes on with its own work, which must not be cut short (a start not handed to a
+     * worker would hold its credits forever; a pusher must not see an exception after its job was
+     * queued). No lock held.
+     */
+    private static void signal(FenceCore f, Throwable error) {
+        try {
+            if (error == null) {
+                f.signal();
+            } else {
+                f.signal(error);
+            }
+        } catch (RuntimeException | Error e) {
+            LOG.log(System.Logger.Level.WARNING, "a callback of a job's fence threw: " + e, e);
+        }
     }
 
     // ---- timeouts ----------------------------------------------------------------------------
@@ -384,7 +400,7 @@ public final class SchedCore implements AutoCloseable {
             t.interrupt();
         }
         List<Runnable> after = expiredActions;
-        after.add(() -> j.finished.signal(new TimeoutException("job " + j.seq + " of scheduler '" + name
+        after.add(() -> signal(j.finished, new TimeoutException("job " + j.seq + " of scheduler '" + name
                 + "' ran longer than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
         dispatchLocked(after);
         return true;
