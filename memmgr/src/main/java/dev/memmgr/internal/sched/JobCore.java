@@ -7,10 +7,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One job (drm_sched_job): its kernel, its dependencies, its fences and where it is.
  *
- * <p>Locking: {@code state}, {@code inReady}, {@code killed}, {@code timerId}, {@code thread} are
- * guarded by the scheduler's lock;
- * {@code pending} and {@code depError} are written by the dependencies' signal callbacks without
- * it; {@code cancelled} is read by the kernel without a lock.
+ * <p>Locking: {@code state}, {@code inReady}, {@code killed}, {@code unrunError}, {@code timerId}
+ * and {@code thread} are guarded by the scheduler's lock; {@code pending} and {@code depError} are
+ * written by the dependencies' signal callbacks without it; {@code cancelled} is read by the
+ * kernel without a lock.
  */
 public final class JobCore {
     /** What the facade runs: the VM preparation, then the user's kernel. */
@@ -35,6 +35,8 @@ public final class JobCore {
     volatile boolean cancelled;
     /** Killed by its entity's close: completes with CancellationException once its dependencies signal. */
     boolean killed;
+    /** Set when the job is completed unrun (failed dependency, killed, cancelled): its finished error. */
+    Throwable unrunError;
     /** In its priority's ready queue: a job is made ready once, though two paths may find it ready at once. */
     boolean inReady;
     State state = State.QUEUED;

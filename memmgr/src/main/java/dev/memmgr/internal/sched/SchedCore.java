@@ -1,6 +1,7 @@
 package dev.memmgr.internal.sched;
 
 import dev.memmgr.internal.resv.FenceCore;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -26,9 +27,14 @@ import org.agrona.collections.Long2ObjectHashMap;
  * leave room for it (a job that does not fit holds back the others, as drm_sched does, so big jobs
  * are not starved). A job whose dependency failed, or whose entity was closed, completes without
  * running when it is picked. Dispatch runs in whichever thread made a job ready or freed credits
- * (a push, a signal, a kernel's end, a timeout), under the scheduler lock; fences are signaled
- * after the lock is released, since their callbacks may push more jobs, and in dispatch order, so
- * the scheduled fences of an entity's jobs signal in push order before their kernels start.
+ * (a push, a signal, a kernel's end, a timeout), under the scheduler lock, and queues what it
+ * decided in {@code due}: jobs to start, jobs completed unrun. Their fences are signaled after the
+ * lock is released, since callbacks may push more jobs, by one thread at a time in queue order
+ * ({@link #signalDue}): so the scheduled fences of an entity's jobs signal in push order, whichever
+ * threads dispatched them, and a long chain of jobs failing one after the other unwinds in a loop,
+ * not a recursion. A kernel's own finished fence is signaled by its worker directly. Fence
+ * callbacks that throw are reported and change nothing ({@link #signal}); callbacks must not wait
+ * for other jobs to be scheduled (the thread signaling them may be the one running the callback).
  *
  * <p><b>DOC: Timeouts.</b> A running job has a deadline in an Agrona {@link DeadlineTimerWheel}
  * (ticks of 2^24 ns, about 17 ms), polled by one timer thread that parks while no job runs. When
@@ -57,6 +63,13 @@ public final class SchedCore implements AutoCloseable {
     private final Set<JobCore> running = new HashSet<>();
     /** Jobs of closed entities still waiting for dependencies: killed when they signal, or cancelled by close(). */
     private final Set<JobCore> killedWaiting = new HashSet<>();
+    /**
+     * Jobs whose fences are due, in dispatch order: started ones (scheduled fence, then a worker)
+     * and ones completed unrun (scheduled, then finished with {@link JobCore#unrunError}).
+     */
+    private final ArrayDeque<JobCore> due = new ArrayDeque<>();
+    /** Whether a thread is signaling the jobs of {@link #due} (one at a time, so in order). */
+    private boolean signaling;
     private final ThreadPoolExecutor workers;
     private final DeadlineTimerWheel wheel;
     private final Long2ObjectHashMap<JobCore> timers = new Long2ObjectHashMap<>();
@@ -176,7 +189,7 @@ public final class SchedCore implements AutoCloseable {
         if (j.pending.decrementAndGet() != 0) {
             return;
         }
-        List<Runnable> after = new ArrayList<>(2);
+        JobCore first;
         lock.lock();
         try {
             if (j.state != JobCore.State.QUEUED) {
@@ -184,15 +197,16 @@ public final class SchedCore implements AutoCloseable {
             }
             if (j.killed) {
                 killedWaiting.remove(j);
-                completeLocked(j, new CancellationException("entity closed before the job ran"), after);
+                completeLocked(j, new CancellationException("entity closed before the job ran"));
             } else if (j.entity.queue.peek() == j) {
                 makeReadyLocked(j);
-                dispatchLocked(after);
+                dispatchLocked();
             }
+            first = claimDueLocked();
         } finally {
             lock.unlock();
         }
-        after.forEach(Runnable::run);
+        signalDue(first);
     }
 
     // ---- dispatch ----------------------------------------------------------------------------
@@ -220,8 +234,8 @@ public final class SchedCore implements AutoCloseable {
         return null;
     }
 
-    /** Starts ready jobs while credits allow. Lock held; fences go to {@code after}. */
-    private void dispatchLocked(List<Runnable> after) {
+    /** Starts ready jobs while credits allow. Lock held; their fences are due (see {@link #signalDue}). */
+    private void dispatchLocked() {
         while (!closed) {
             JobCore j = bestReadyLocked();
             if (j == null) {
@@ -235,13 +249,73 @@ public final class SchedCore implements AutoCloseable {
             j.inReady = false;
             advanceLocked(j.entity, j);
             if (failed) {
-                completeLocked(j, j.depError, after);
+                completeLocked(j, j.depError);
                 continue;
             }
             inFlight += j.credits;
             j.state = JobCore.State.RUNNING;
             running.add(j);
-            after.add(() -> start(j)); // in dispatch order: scheduled fences signal in push order
+            due.add(j);
+        }
+    }
+
+    /**
+     * Lock held: claims the signaling of due jobs if no thread is doing it.
+     *
+     * @return the first due job, for {@link #signalDue} after the lock is released; null if
+     *     nothing is due or another thread signals (it will take this thread's jobs too)
+     */
+    private JobCore claimDueLocked() {
+        if (signaling || due.isEmpty()) {
+            return null;
+        }
+        signaling = true;
+        return due.poll();
+    }
+
+    /**
+     * Signals due jobs one after the other, from {@code j} (claimed by {@link #claimDueLocked}),
+     * until none is left: a started job's scheduled fence, then its hand-over to a worker; a job
+     * completed unrun, its scheduled then its finished fence. No lock held.
+     *
+     * <p>One thread at a time, in dispatch order, so the scheduled fences of an entity's jobs
+     * signal in push order whichever threads dispatched them. And iteratively: a callback that
+     * dispatches more (a finished fence whose dependent fails unrun, whose dependent fails...)
+     * only queues them for this loop, so a chain of any length unwinds without recursion.
+     */
+    private void signalDue(JobCore j) {
+        if (j == null) {
+            return;
+        }
+        boolean done = false;
+        try {
+            while (j != null) {
+                if (j.unrunError != null) {
+                    signal(j.scheduled, null);
+                    signal(j.finished, j.unrunError);
+                } else {
+                    start(j);
+                }
+                lock.lock();
+                try {
+                    j = due.poll();
+                    if (j == null) {
+                        signaling = false;
+                    }
+                } finally {
+                    lock.unlock();
+                }
+            }
+            done = true;
+        } finally {
+            if (!done) { // never expected: signal() contains what callbacks throw
+                lock.lock();
+                try {
+                    signaling = false;
+                } finally {
+                    lock.unlock();
+                }
+            }
         }
     }
 
@@ -266,13 +340,11 @@ public final class SchedCore implements AutoCloseable {
         }
     }
 
-    /** Completes a job that did not run: scheduled, then finished with the error. Lock held. */
-    private void completeLocked(JobCore j, Throwable error, List<Runnable> after) {
+    /** Completes a job that did not run: its scheduled, then finished fence (with the error) are due. Lock held. */
+    private void completeLocked(JobCore j, Throwable error) {
         j.state = JobCore.State.DONE;
-        after.add(() -> {
-            signal(j.scheduled, null);
-            signal(j.finished, error);
-        });
+        j.unrunError = error;
+        due.add(j);
     }
 
     // ---- running -----------------------------------------------------------------------------
@@ -303,8 +375,8 @@ public final class SchedCore implements AutoCloseable {
     }
 
     private void finish(JobCore j, Throwable error) {
-        List<Runnable> after = new ArrayList<>(2);
         boolean mine;
+        JobCore first;
         lock.lock();
         try {
             mine = j.state == JobCore.State.RUNNING;
@@ -317,8 +389,9 @@ public final class SchedCore implements AutoCloseable {
                     wheel.cancelTimer(j.timerId);
                 }
                 j.thread = null;
-                dispatchLocked(after);
+                dispatchLocked();
             }
+            first = claimDueLocked();
         } finally {
             lock.unlock();
         }
@@ -326,7 +399,7 @@ public final class SchedCore implements AutoCloseable {
         if (mine) {
             signal(j.finished, error);
         }
-        after.forEach(Runnable::run);
+        signalDue(first);
     }
 
     /**
@@ -354,6 +427,7 @@ public final class SchedCore implements AutoCloseable {
         while (true) {
             List<Runnable> after = new ArrayList<>(0);
             long count;
+            JobCore first;
             lock.lock();
             try {
                 if (closed) {
@@ -369,10 +443,12 @@ public final class SchedCore implements AutoCloseable {
                 if (count == 0) {
                     wheel.currentTickTime(now);
                 }
+                first = claimDueLocked();
             } finally {
                 lock.unlock();
             }
             after.forEach(Runnable::run);
+            signalDue(first);
             if (count == 0) {
                 LockSupport.park(this);
             } else {
@@ -402,7 +478,7 @@ public final class SchedCore implements AutoCloseable {
         List<Runnable> after = expiredActions;
         after.add(() -> signal(j.finished, new TimeoutException("job " + j.seq + " of scheduler '" + name
                 + "' ran longer than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
-        dispatchLocked(after);
+        dispatchLocked();
         return true;
     }
 
@@ -413,7 +489,7 @@ public final class SchedCore implements AutoCloseable {
      * CancellationException, never run); running ones finish. Idempotent; never blocks on a kernel.
      */
     public void closeEntity(EntityCore e) {
-        List<Runnable> after = new ArrayList<>();
+        JobCore first;
         lock.lock();
         try {
             if (e.closed) {
@@ -428,16 +504,17 @@ public final class SchedCore implements AutoCloseable {
                     j.inReady = false;
                 }
                 if (j.pending.get() == 0 && j.state == JobCore.State.QUEUED) {
-                    completeLocked(j, new CancellationException("entity closed before the job ran"), after);
+                    completeLocked(j, new CancellationException("entity closed before the job ran"));
                 } else if (j.state == JobCore.State.QUEUED) {
                     killedWaiting.add(j);
                 }
             }
             e.queue.clear();
+            first = claimDueLocked();
         } finally {
             lock.unlock();
         }
-        after.forEach(Runnable::run);
+        signalDue(first);
     }
 
     /**
@@ -448,7 +525,7 @@ public final class SchedCore implements AutoCloseable {
      */
     @Override
     public void close() {
-        List<Runnable> after = new ArrayList<>();
+        JobCore first;
         lock.lock();
         try {
             if (closed) {
@@ -459,7 +536,7 @@ public final class SchedCore implements AutoCloseable {
                 e.closed = true;
                 for (JobCore j : e.queue) {
                     if (j.state == JobCore.State.QUEUED) {
-                        completeLocked(j, new CancellationException("scheduler '" + name + "' closed before the job ran"), after);
+                        completeLocked(j, new CancellationException("scheduler '" + name + "' closed before the job ran"));
                     }
                 }
                 e.queue.clear();
@@ -467,7 +544,7 @@ public final class SchedCore implements AutoCloseable {
             entities.clear();
             for (JobCore j : killedWaiting) {
                 if (j.state == JobCore.State.QUEUED) {
-                    completeLocked(j, new CancellationException("scheduler '" + name + "' closed before the job ran"), after);
+                    completeLocked(j, new CancellationException("scheduler '" + name + "' closed before the job ran"));
                 }
             }
             killedWaiting.clear();
@@ -475,12 +552,13 @@ public final class SchedCore implements AutoCloseable {
             for (JobCore j : running) {
                 j.cancelled = true;
             }
+            first = claimDueLocked();
         } finally {
             lock.unlock();
         }
         LockSupport.unpark(timerThread);
-        workers.shutdown();
-        after.forEach(Runnable::run);
+        workers.shutdown(); // before the starts still due: they are refused and cancel their jobs
+        signalDue(first);
     }
 
     public boolean isClosed() {
