@@ -1,7 +1,6 @@
 package dev.memmgr.internal.sched;
 
 import dev.memmgr.internal.resv.FenceCore;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -27,9 +26,8 @@ public final class JobCore {
     final Work work;
     final FenceCore scheduled;
     final FenceCore finished;
-    final List<FenceCore> deps;
-    /** Dependencies not yet signaled (plus one while they are being registered). */
-    final AtomicInteger pending;
+    /** Dependencies not yet signaled, plus one until they are all registered ({@code SchedCore.arm}). */
+    final AtomicInteger pending = new AtomicInteger(1);
     /** The first error of a signaled dependency: the job fails with it, unrun. */
     volatile Throwable depError;
     volatile boolean cancelled;
@@ -43,16 +41,13 @@ public final class JobCore {
     long timerId = -1;
     Thread thread;
 
-    JobCore(EntityCore entity, long seq, int credits, Work work, FenceCore scheduled, FenceCore finished,
-            List<FenceCore> deps) {
+    JobCore(EntityCore entity, long seq, int credits, Work work, FenceCore scheduled, FenceCore finished) {
         this.entity = entity;
         this.seq = seq;
         this.credits = credits;
         this.work = work;
         this.scheduled = scheduled;
         this.finished = finished;
-        this.deps = deps;
-        this.pending = new AtomicInteger(deps.size() + 1);
     }
 
     /** @return whether the job was cancelled: it timed out, or the scheduler closed while it ran */

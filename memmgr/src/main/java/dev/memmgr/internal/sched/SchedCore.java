@@ -149,34 +149,41 @@ public final class SchedCore implements AutoCloseable {
     // ---- push --------------------------------------------------------------------------------
 
     /**
-     * Queues a job; from here on nothing can fail (drm_sched_entity_push_job). Its dependencies'
-     * signals make it ready.
+     * Queues a job at the tail of its entity (drm_sched_entity_push_job); from here on nothing can
+     * fail. It cannot start before {@link #arm} registers its dependencies (the count of pending
+     * dependencies starts at one, arm's own). Never blocks on anything but the scheduler lock.
      *
      * @throws IllegalStateException if the entity or the scheduler is closed (nothing queued)
      * @throws IllegalArgumentException if credits is not 1..creditLimit
      */
-    public JobCore push(EntityCore e, int credits, JobCore.Work work, FenceCore scheduled, FenceCore finished,
-                        List<FenceCore> deps) {
+    public JobCore enqueue(EntityCore e, int credits, JobCore.Work work, FenceCore scheduled, FenceCore finished) {
         if (credits < 1 || credits > creditLimit) {
             throw new IllegalArgumentException("a job takes 1 to " + creditLimit + " credits: " + credits);
         }
-        JobCore j;
         lock.lock();
         try {
             checkOpenLocked();
             if (e.closed) {
                 throw new IllegalStateException("entity " + e.id + " of scheduler '" + name + "' is closed");
             }
-            j = new JobCore(e, ++seq, credits, work, scheduled, finished, deps);
+            JobCore j = new JobCore(e, ++seq, credits, work, scheduled, finished);
             e.queue.add(j);
+            return j;
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Registers a queued job's dependencies; once they have signaled (at once if they have), the
+     * job is ready when it is its entity's head. Called once per job, after {@link #enqueue}.
+     */
+    public void arm(JobCore j, List<FenceCore> deps) {
+        j.pending.addAndGet(deps.size());
         for (FenceCore f : deps) {
             f.onSignal(() -> depSignaled(j, f));
         }
-        depSignaled(j, null); // the registration's own count
-        return j;
+        depSignaled(j, null); // arm's own count
     }
 
     private void depSignaled(JobCore j, FenceCore f) {
