@@ -36,6 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class GemDevice {
     private static final int DIRECT_RECLAIM_STALLS = 3;
+    /** An allocation allowed to wait for busy objects waits this long at most before it scans again. */
+    private static final long BUSY_WAIT_SLICE_NANOS = 10_000_000;
 
     private final PhysMem mem;
     private final FrameAllocator frames;
@@ -250,8 +252,10 @@ public final class GemDevice {
             if (freed == 0 && ++stalls >= DIRECT_RECLAIM_STALLS) {
                 long left = waitUntil - System.nanoTime();
                 if (waitUntil != 0 && left > 0 && why.firstBusy() != null) {
-                    ((GemObject) why.firstBusy()).reclaimAwaitIdle(left); // as TTM waits for the GPU when allowed
-                    stalls = 0;
+                    // As TTM waits for the GPU when allowed: for the first busy object, a slice at a
+                    // time, then a new scan, since any busy object may be the first to go idle.
+                    ((GemObject) why.firstBusy()).reclaimAwaitIdle(Math.min(left, BUSY_WAIT_SLICE_NANOS));
+                    stalls = DIRECT_RECLAIM_STALLS - 1; // one scan after each slice
                     continue;
                 }
                 throw new GpuOutOfMemoryException(outOfMemory(n, why));
