@@ -242,6 +242,7 @@ public final class GemDevice {
         int stalls = 0;
         ScanStats why = new ScanStats();
         long waitUntil = evictionWaitNanos > 0 ? System.nanoTime() + evictionWaitNanos : 0;
+        boolean waited = false;
         while (!frames.allocate(n, out, unzeroed)) {
             if (gate.isClosed()) { // an eviction listener closed the manager during direct reclaim
                 throw closedException();
@@ -255,10 +256,11 @@ public final class GemDevice {
                     // As TTM waits for the GPU when allowed: for the first busy object, a slice at a
                     // time, then a new scan, since any busy object may be the first to go idle.
                     ((GemObject) why.firstBusy()).reclaimAwaitIdle(Math.min(left, BUSY_WAIT_SLICE_NANOS));
+                    waited = true;
                     stalls = DIRECT_RECLAIM_STALLS - 1; // one scan after each slice
                     continue;
                 }
-                throw new GpuOutOfMemoryException(outOfMemory(n, why));
+                throw new GpuOutOfMemoryException(outOfMemory(n, why, waited));
             }
         }
         if (reclaimThread != null && frames.freeFrames() < lowFrames) {
@@ -267,7 +269,7 @@ public final class GemDevice {
     }
 
     /** The message of a failed allocation: what kept the shrinker from freeing enough. */
-    private String outOfMemory(int n, ScanStats why) {
+    private String outOfMemory(int n, ScanStats why, boolean waited) {
         long page = 1L << pageShift;
         StringBuilder sb = new StringBuilder("cannot allocate ").append(n).append(" pages (")
                 .append(Sizes.text((long) n * page)).append("): ").append(Sizes.text((long) frames.freeFrames() * page))
@@ -281,7 +283,7 @@ public final class GemDevice {
         } else if (swap.freeSlots() == 0) {
             sb.append(", ").append(Sizes.text(evictable * page)).append(" evictable but the swap is full");
         }
-        if (evictionWaitNanos > 0) {
+        if (waited) {
             sb.append(" (waited up to ").append(evictionWaitNanos / 1_000_000).append(" ms for busy objects)");
         }
         return sb.toString();
