@@ -37,11 +37,14 @@ import org.agrona.collections.Long2ObjectHashMap;
  * for other jobs to be scheduled (the thread signaling them may be the one running the callback).
  *
  * <p><b>DOC: Timeouts.</b> A running job has a deadline in an Agrona {@link DeadlineTimerWheel}
- * (ticks of 2^24 ns, about 17 ms), polled by one timer thread that parks while no job runs. When
- * it expires, the job's finished fence signals at once with a TimeoutException, its credits are
- * released, its context reports cancelled, its worker thread is interrupted (under the lock, while
- * the kernel certainly has not finished) and left to end on its own; the next job gets a fresh
- * worker (the pool grows as needed).
+ * (ticks of 2^24 ns, about 17 ms), polled by one timer thread once a tick; after about a second
+ * without a running job it parks until the next job starts and wakes it (so that jobs started
+ * back to back do not each pay for waking it: a job started while it ticks is seen at the next
+ * tick, within the wheel's resolution anyway). When a deadline expires, the job's finished fence
+ * signals at once with a TimeoutException, its credits are released, its context reports
+ * cancelled, its worker thread is interrupted (under the lock, while the kernel certainly has not
+ * finished) and left to end on its own; the next job gets a fresh worker (the pool grows as
+ * needed).
  *
  * <p><b>Locking.</b> One lock per scheduler (a leaf: nothing else is locked under it, and no
  * fence is signaled under it; the only outside call made under it is a timeout's interrupt)
@@ -51,6 +54,8 @@ import org.agrona.collections.Long2ObjectHashMap;
 public final class SchedCore implements AutoCloseable {
     static final int PRIORITIES = 4;
     private static final int TICK_SHIFT = 24;
+    /** Ticks the timer thread goes on polling with no job running before it parks until woken (about 1 s). */
+    private static final int IDLE_TICKS = 64;
     private static final AtomicInteger IDS = new AtomicInteger();
     private static final System.Logger LOG = System.getLogger("dev.memmgr");
 
@@ -80,6 +85,8 @@ public final class SchedCore implements AutoCloseable {
     private long seq;
     private long entityIds;
     private boolean closed;
+    /** Whether the timer thread parks until woken (no deadline): a job that starts must wake it. */
+    private boolean timerAsleep;
 
     /**
      * @param credits the most credits in flight, &gt;= 1
@@ -357,6 +364,7 @@ public final class SchedCore implements AutoCloseable {
     // ---- running -----------------------------------------------------------------------------
 
     private void run(JobCore j) {
+        boolean wake;
         lock.lock();
         try {
             if (j.state != JobCore.State.RUNNING) {
@@ -368,10 +376,14 @@ public final class SchedCore implements AutoCloseable {
             }
             j.timerId = wheel.scheduleTimer(System.nanoTime() + timeoutNanos);
             timers.put(j.timerId, j);
+            wake = timerAsleep;
+            timerAsleep = false;
         } finally {
             lock.unlock();
         }
-        LockSupport.unpark(timerThread);
+        if (wake) {
+            LockSupport.unpark(timerThread); // otherwise it polls within a tick
+        }
         Throwable error = null;
         try {
             j.work.run(j);
@@ -431,9 +443,10 @@ public final class SchedCore implements AutoCloseable {
     // ---- timeouts ----------------------------------------------------------------------------
 
     private void timerLoop() {
+        int idleTicks = 0;
         while (true) {
             List<Runnable> after = new ArrayList<>(0);
-            long count;
+            boolean sleep;
             JobCore first;
             lock.lock();
             try {
@@ -446,17 +459,20 @@ public final class SchedCore implements AutoCloseable {
                     wheel.poll(now, onExpiry, Integer.MAX_VALUE);
                 } while (now >= wheel.currentTickTime());
                 expiredActions = null;
-                count = wheel.timerCount();
-                if (count == 0) {
+                boolean idle = wheel.timerCount() == 0;
+                if (idle) {
                     wheel.currentTickTime(now);
                 }
+                idleTicks = idle ? idleTicks + 1 : 0;
+                sleep = idleTicks > IDLE_TICKS;
+                timerAsleep = sleep;
                 first = claimDueLocked();
             } finally {
                 lock.unlock();
             }
             after.forEach(Runnable::run);
             signalDue(first);
-            if (count == 0) {
+            if (sleep) {
                 LockSupport.park(this);
             } else {
                 LockSupport.parkNanos(this, 1L << TICK_SHIFT);
