@@ -8,15 +8,11 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.agrona.DeadlineTimerWheel;
-import org.agrona.collections.Long2ObjectHashMap;
 
 /**
  * A job scheduler (drm_gpu_scheduler): one ring whose worker threads stand in for the GPU.
@@ -36,26 +32,20 @@ import org.agrona.collections.Long2ObjectHashMap;
  * callbacks that throw are reported and change nothing ({@link #signal}); callbacks must not wait
  * for other jobs to be scheduled (the thread signaling them may be the one running the callback).
  *
- * <p><b>DOC: Timeouts.</b> A running job has a deadline in an Agrona {@link DeadlineTimerWheel}
- * (ticks of 2^24 ns, about 17 ms), polled by one timer thread once a tick; after about a second
- * without a running job it parks until the next job starts and wakes it (so that jobs started
- * back to back do not each pay for waking it: a job started while it ticks is seen at the next
- * tick, within the wheel's resolution anyway). When a deadline expires, the job's finished fence
- * signals at once with a TimeoutException, its credits are released, its context reports
- * cancelled, its worker thread is interrupted (under the lock, while the kernel certainly has not
- * finished) and left to end on its own; the next job gets a fresh worker (the pool grows as
- * needed).
+ * <p><b>DOC: Timeouts.</b> A running job has a deadline in {@link Deadlines} (an Agrona timer
+ * wheel and its thread). When it expires, the job's finished fence signals at once with a
+ * TimeoutException, its credits are released, its context reports cancelled, and its worker
+ * thread is interrupted (under the lock, while the kernel certainly has not finished) and left to
+ * end on its own; the next job runs on another worker ({@link WorkerPool} gives every job a thread
+ * of its own).
  *
  * <p><b>Locking.</b> One lock per scheduler (a leaf: nothing else is locked under it, and no
  * fence is signaled under it; the only outside call made under it is a timeout's interrupt)
- * guards the entities' queues, the ready queues, the credits, the timer wheel and the jobs'
- * states.
+ * guards the entities' queues, the ready queues, the credits, the deadlines and the jobs'
+ * states; the worker pool has its own monitor, a leaf too, taken without this lock.
  */
 public final class SchedCore implements AutoCloseable {
     static final int PRIORITIES = 4;
-    private static final int TICK_SHIFT = 24;
-    /** Ticks the timer thread goes on polling with no job running before it parks until woken (about 1 s). */
-    private static final int IDLE_TICKS = 64;
     private static final AtomicInteger IDS = new AtomicInteger();
     private static final System.Logger LOG = System.getLogger("dev.memmgr");
 
@@ -75,18 +65,12 @@ public final class SchedCore implements AutoCloseable {
     private final ArrayDeque<JobCore> due = new ArrayDeque<>();
     /** Whether a thread is signaling the jobs of {@link #due} (one at a time, so in order). */
     private boolean signaling;
-    private final ThreadPoolExecutor workers;
-    private final DeadlineTimerWheel wheel;
-    private final Long2ObjectHashMap<JobCore> timers = new Long2ObjectHashMap<>();
-    private final Thread timerThread;
-    private final DeadlineTimerWheel.TimerHandler onExpiry = this::expired;
-    private List<Runnable> expiredActions;
+    private final WorkerPool workers;
+    private final Deadlines deadlines;
     private int inFlight;
     private long seq;
     private long entityIds;
     private boolean closed;
-    /** Whether the timer thread parks until woken (no deadline): a job that starts must wake it. */
-    private boolean timerAsleep;
 
     /**
      * @param credits the most credits in flight, &gt;= 1
@@ -100,17 +84,9 @@ public final class SchedCore implements AutoCloseable {
             ready.add(new PriorityQueue<>((a, b) -> Long.compare(a.seq, b.seq)));
         }
         int id = IDS.incrementAndGet();
-        AtomicInteger threads = new AtomicInteger();
-        this.workers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "memmgr-sched-" + name + "-" + threads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        long now = System.nanoTime();
-        this.wheel = new DeadlineTimerWheel(TimeUnit.NANOSECONDS, now, 1L << TICK_SHIFT, 1024);
-        this.timerThread = new Thread(this::timerLoop, "memmgr-sched-" + name + "-timeouts-" + id);
-        timerThread.setDaemon(true);
-        timerThread.start();
+        this.workers = new WorkerPool("memmgr-sched-" + name, this::run);
+        this.deadlines = new Deadlines(this, lock, "memmgr-sched-" + name + "-timeouts-" + id);
+        deadlines.start();
     }
 
     public String name() {
@@ -145,6 +121,11 @@ public final class SchedCore implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** @return whether {@link #close()} was called; lock held */
+    boolean isClosedLocked() {
+        return closed;
     }
 
     private void checkOpenLocked() {
@@ -279,7 +260,7 @@ public final class SchedCore implements AutoCloseable {
      * @return the first due job, for {@link #signalDue} after the lock is released; null if
      *     nothing is due or another thread signals (it will take this thread's jobs too)
      */
-    private JobCore claimDueLocked() {
+    JobCore claimDueLocked() {
         if (signaling || due.isEmpty()) {
             return null;
         }
@@ -295,30 +276,36 @@ public final class SchedCore implements AutoCloseable {
      * <p>One thread at a time, in dispatch order, so the scheduled fences of an entity's jobs
      * signal in push order whichever threads dispatched them. And iteratively: a callback that
      * dispatches more (a finished fence whose dependent fails unrun, whose dependent fails...)
-     * only queues them for this loop, so a chain of any length unwinds without recursion.
+     * only queues them for this loop, so a chain of any length unwinds without recursion. The
+     * next job is taken from the queue before the current one is handed to its worker, so that
+     * the worker, which takes the lock at once, does not find it held by this loop.
      */
-    private void signalDue(JobCore j) {
+    void signalDue(JobCore j) {
         if (j == null) {
             return;
         }
         boolean done = false;
         try {
             while (j != null) {
-                if (j.unrunError != null) {
-                    signal(j.scheduled, null);
+                boolean unrun = j.unrunError != null;
+                signal(j.scheduled, null);
+                if (unrun) {
                     signal(j.finished, j.unrunError);
-                } else {
-                    start(j);
                 }
+                JobCore next;
                 lock.lock();
                 try {
-                    j = due.poll();
-                    if (j == null) {
+                    next = due.poll();
+                    if (next == null) {
                         signaling = false;
                     }
                 } finally {
                     lock.unlock();
                 }
+                if (!unrun) {
+                    handOver(j);
+                }
+                j = next;
             }
             done = true;
         } finally {
@@ -333,13 +320,10 @@ public final class SchedCore implements AutoCloseable {
         }
     }
 
-    /** Signals the job's scheduled fence and hands it to a worker. No lock held. */
-    private void start(JobCore j) {
-        signal(j.scheduled, null);
-        try {
-            workers.execute(() -> run(j));
-        } catch (java.util.concurrent.RejectedExecutionException closedMeanwhile) {
-            finish(j, new java.util.concurrent.CancellationException("scheduler '" + name + "' closed before the job ran"));
+    /** Hands a started job (its scheduled fence signaled) to a worker. No lock held. */
+    private void handOver(JobCore j) {
+        if (!workers.submit(j)) { // closed meanwhile
+            finish(j, new CancellationException("scheduler '" + name + "' closed before the job ran"));
         }
     }
 
@@ -371,18 +355,12 @@ public final class SchedCore implements AutoCloseable {
                 return; // the scheduler closed between dispatch and start
             }
             j.thread = Thread.currentThread();
-            if (wheel.timerCount() == 0) {
-                wheel.currentTickTime(System.nanoTime());
-            }
-            j.timerId = wheel.scheduleTimer(System.nanoTime() + timeoutNanos);
-            timers.put(j.timerId, j);
-            wake = timerAsleep;
-            timerAsleep = false;
+            wake = deadlines.add(j, System.nanoTime() + timeoutNanos);
         } finally {
             lock.unlock();
         }
         if (wake) {
-            LockSupport.unpark(timerThread); // otherwise it polls within a tick
+            deadlines.wake();
         }
         Throwable error = null;
         try {
@@ -403,10 +381,7 @@ public final class SchedCore implements AutoCloseable {
                 j.state = JobCore.State.DONE;
                 running.remove(j);
                 inFlight -= j.credits;
-                if (j.timerId >= 0) {
-                    timers.remove(j.timerId);
-                    wheel.cancelTimer(j.timerId);
-                }
+                deadlines.remove(j);
                 j.thread = null;
                 dispatchLocked();
             }
@@ -442,49 +417,14 @@ public final class SchedCore implements AutoCloseable {
 
     // ---- timeouts ----------------------------------------------------------------------------
 
-    private void timerLoop() {
-        int idleTicks = 0;
-        while (true) {
-            List<Runnable> after = new ArrayList<>(0);
-            boolean sleep;
-            JobCore first;
-            lock.lock();
-            try {
-                if (closed) {
-                    return;
-                }
-                long now = System.nanoTime();
-                expiredActions = after;
-                do {
-                    wheel.poll(now, onExpiry, Integer.MAX_VALUE);
-                } while (now >= wheel.currentTickTime());
-                expiredActions = null;
-                boolean idle = wheel.timerCount() == 0;
-                if (idle) {
-                    wheel.currentTickTime(now);
-                }
-                idleTicks = idle ? idleTicks + 1 : 0;
-                sleep = idleTicks > IDLE_TICKS;
-                timerAsleep = sleep;
-                first = claimDueLocked();
-            } finally {
-                lock.unlock();
-            }
-            after.forEach(Runnable::run);
-            signalDue(first);
-            if (sleep) {
-                LockSupport.park(this);
-            } else {
-                LockSupport.parkNanos(this, 1L << TICK_SHIFT);
-            }
-        }
-    }
-
-    /** The timer handler: a running job's deadline passed. Lock held (the timer loop). */
-    private boolean expired(TimeUnit unit, long now, long timerId) {
-        JobCore j = timers.remove(timerId);
-        if (j == null || j.state != JobCore.State.RUNNING) {
-            return true;
+    /**
+     * A running job's deadline passed ({@link Deadlines}): its finished fence signals with a
+     * TimeoutException (in {@code after}, once the lock is released), its credits come back, its
+     * context reports cancelled, its worker is interrupted. Lock held.
+     */
+    void expiredLocked(JobCore j, List<Runnable> after) {
+        if (j.state != JobCore.State.RUNNING) {
+            return;
         }
         j.state = JobCore.State.DONE;
         j.cancelled = true;
@@ -498,11 +438,9 @@ public final class SchedCore implements AutoCloseable {
             // the same pool thread runs once this kernel returns.
             t.interrupt();
         }
-        List<Runnable> after = expiredActions;
         after.add(() -> signal(j.finished, new TimeoutException("job " + j.seq + " of scheduler '" + name
                 + "' ran longer than " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")));
         dispatchLocked();
-        return true;
     }
 
     // ---- close -------------------------------------------------------------------------------
@@ -579,7 +517,7 @@ public final class SchedCore implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        LockSupport.unpark(timerThread);
+        deadlines.wake(); // to see the close and end
         workers.shutdown(); // before the starts still due: they are refused and cancel their jobs
         signalDue(first);
     }
