@@ -105,6 +105,7 @@ public final class QuickSuite {
         run(VmapBench.class.getName() + "\\.vmapCold", 2, 1, 3, 1, false, null);
         run(ReclaimBench.class.getName() + "\\.", 2, 2, 5, 2, false, null);
         run(ShrinkerBench.class.getName() + "\\.", 2, 1, 3, 1, false, null);
+        run(SchedBench.class.getName() + "\\.", 3, 1, 5, 1, true, null);
     }
 
     private void run(String include, int warmups, int warmupSeconds, int iterations, int seconds, boolean gc,
@@ -133,6 +134,7 @@ public final class QuickSuite {
         vmapRows();
         reclaimRows();
         shrinkerRows();
+        schedRows();
         footprintRows();
         StringBuilder sb = new StringBuilder();
         sb.append("memmgr quick suite, ").append(date).append("; ").append(machine).append('\n');
@@ -207,6 +209,20 @@ public final class QuickSuite {
                 rows.add(String.format(Locale.ROOT, "| shrinker %s, per object in the way | %s | | info | |", m,
                         scoreText(r)));
             }
+        }
+    }
+
+    private void schedRows() {
+        ratioRow("scheduler: empty job push to finished vs executorTask (1 entity)", score("SchedBench.emptyJob", null),
+                score("SchedBench.executorTask", null), 2.0, true);
+        Result<?> alloc = secondary("SchedBench.emptyJob", "gc.alloc.rate.norm");
+        if (alloc != null) {
+            rows.add(String.format(Locale.ROOT, "| scheduler: empty job allocation | %s | | info | |", scoreText(alloc)));
+        }
+        Result<?> thr = score("SchedBench.throughput4Entities", null);
+        if (thr != null) {
+            rows.add(String.format(Locale.ROOT, "| scheduler: throughput, 4 entities, 64 credits (jobs/s) | %s | | info | |",
+                    scoreText(thr)));
         }
     }
 
