@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
-import org.agrona.DeadlineTimerWheel;
 
 /**
  * A job scheduler (drm_gpu_scheduler): one ring whose worker threads stand in for the GPU.
