@@ -3,6 +3,7 @@ package dev.memmgr;
 import dev.memmgr.internal.resv.FenceCore;
 import dev.memmgr.internal.resv.Usage;
 import dev.memmgr.internal.sched.JobCore;
+import dev.memmgr.internal.sched.SchedCore;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -53,6 +54,18 @@ public final class Job {
      * once.
      */
     public static final class Builder {
+        /**
+         * Serializes pushes of jobs that use objects: a job's implicit dependencies are collected
+         * and its fence attached, object by object, in the same step as it is queued in its
+         * entity. So all those orders agree: two jobs sharing objects cannot each find the other's
+         * fence on a different object (X writes A then B while Y writes B then A: each would wait
+         * for the other forever), nor be queued in one entity in the order opposite to their
+         * fences (the head waiting for a job behind it). Jobs without objects take no part.
+         * Process-wide, since objects and schedulers are shared freely; held for a few fence
+         * attachments, and nothing is called under it that could block.
+         */
+        private static final Object IMPLICIT_SYNC = new Object();
+
         private final Entity entity;
         private final GpuKernel kernel;
         private GpuVm vm;
@@ -154,9 +167,6 @@ public final class Job {
             pushed = true;
             Fence scheduled = new Fence();
             Fence finished = new Fence();
-            List<FenceCore> all = new ArrayList<>(deps);
-            objects.forEach((bo, write) -> bo.gem().resv().addFenceAfter(finished.core(),
-                    write ? Usage.WRITE : Usage.READ, write ? Usage.READ : Usage.WRITE, all));
             GpuVm jobVm = vm;
             GpuKernel k = kernel;
             JobCore.Work work = core -> {
@@ -165,13 +175,19 @@ public final class Job {
                 }
                 k.run(new Context(jobVm, core));
             };
-            try {
-                entity.scheduler().core().push(entity.core(), credits, work, scheduled.core(), finished.core(), all);
-            } catch (RuntimeException e) {
-                finished.signal(e); // its fence is on the objects already: never leave them busy
-                scheduled.signal();
-                throw e;
+            SchedCore sched = entity.scheduler().core();
+            List<FenceCore> all = new ArrayList<>(deps);
+            JobCore job;
+            if (objects.isEmpty()) {
+                job = sched.enqueue(entity.core(), credits, work, scheduled.core(), finished.core());
+            } else {
+                synchronized (IMPLICIT_SYNC) {
+                    job = sched.enqueue(entity.core(), credits, work, scheduled.core(), finished.core());
+                    objects.forEach((bo, write) -> bo.gem().resv().addFenceAfter(finished.core(),
+                            write ? Usage.WRITE : Usage.READ, write ? Usage.READ : Usage.WRITE, all));
+                }
             }
+            sched.arm(job, all);
             return new Job(scheduled, finished);
         }
 

@@ -109,6 +109,7 @@ public final class QuickSuite {
         run(ExecBench.class.getName() + "\\.", 3, 1, 5, 1, true, null);
         run(DmaBufBench.class.getName() + "\\.mapMapped", 3, 1, 5, 1, true, null);
         run(DmaBufBench.class.getName() + "\\.evict", 2, 1, 3, 1, false, null);
+        run(SchedBench.class.getName() + "\\.", 3, 1, 5, 1, true, null);
     }
 
     private void run(String include, int warmups, int warmupSeconds, int iterations, int seconds, boolean gc,
@@ -140,6 +141,7 @@ public final class QuickSuite {
         gpuVmRows();
         execRows();
         dmaBufRows();
+        schedRows();
         footprintRows();
         StringBuilder sb = new StringBuilder();
         sb.append("memmgr quick suite, ").append(date).append("; ").append(machine).append('\n');
@@ -275,6 +277,20 @@ public final class QuickSuite {
                         + " mapping alone | %s vs %s | %.3g ± %.2g %s per notified attachment | info | |", n,
                         scoreText(evict), scoreText(floor), per, err, evict.getScoreUnit()));
             }
+        }
+    }
+
+    private void schedRows() {
+        ratioRow("scheduler: empty job push to finished vs executorTask (1 entity)", score("SchedBench.emptyJob", null),
+                score("SchedBench.executorTask", null), 2.0, true);
+        Result<?> alloc = secondary("SchedBench.emptyJob", null, "gc.alloc.rate.norm");
+        if (alloc != null) {
+            rows.add(String.format(Locale.ROOT, "| scheduler: empty job allocation | %s | | info | |", scoreText(alloc)));
+        }
+        Result<?> thr = score("SchedBench.throughput4Entities", null);
+        if (thr != null) {
+            rows.add(String.format(Locale.ROOT, "| scheduler: throughput, 4 entities, 64 credits (jobs/s) | %s | | info | |",
+                    scoreText(thr)));
         }
     }
 

@@ -37,6 +37,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class GemDevice {
     private static final int DIRECT_RECLAIM_STALLS = 3;
+    /** An allocation allowed to wait for busy objects waits this long at most before it scans again. */
+    private static final long BUSY_WAIT_SLICE_NANOS = 10_000_000;
 
     private final PhysMem mem;
     private final FrameAllocator frames;
@@ -273,6 +275,7 @@ public final class GemDevice {
         int stalls = 0;
         ScanStats why = null;
         long waitUntil = 0;
+        boolean waited = false;
         while (!frames.allocate(n, out, unzeroed)) {
             if (gate.isClosed()) { // an eviction listener closed the manager during direct reclaim
                 throw closedException();
@@ -293,11 +296,14 @@ public final class GemDevice {
             if (freed == 0 && ++stalls >= DIRECT_RECLAIM_STALLS) {
                 long left = waitUntil - System.nanoTime();
                 if (waitUntil != 0 && left > 0 && why.firstBusy() != null) {
-                    ((GemObject) why.firstBusy()).reclaimAwaitIdle(left); // as TTM waits for the GPU when allowed
-                    stalls = 0;
+                    // As TTM waits for the GPU when allowed: for the first busy object, a slice at a
+                    // time, then a new scan, since any busy object may be the first to go idle.
+                    ((GemObject) why.firstBusy()).reclaimAwaitIdle(Math.min(left, BUSY_WAIT_SLICE_NANOS));
+                    waited = true;
+                    stalls = DIRECT_RECLAIM_STALLS - 1; // one scan after each slice
                     continue;
                 }
-                throw outOfMemory(n, why, outOfMemoryMessage(n, why));
+                throw outOfMemory(n, why, outOfMemoryMessage(n, why, waited));
             }
         }
         notePeak();
@@ -329,7 +335,7 @@ public final class GemDevice {
     }
 
     /** The message of a failed allocation: what kept the shrinker from freeing enough. */
-    private String outOfMemoryMessage(int n, ScanStats why) {
+    private String outOfMemoryMessage(int n, ScanStats why, boolean waited) {
         long page = 1L << pageShift;
         StringBuilder sb = new StringBuilder("cannot allocate ").append(n).append(" pages (")
                 .append(Sizes.text((long) n * page)).append("): ").append(Sizes.text((long) frames.freeFrames() * page))
@@ -343,7 +349,7 @@ public final class GemDevice {
         } else if (swap.freeSlots() == 0) {
             sb.append(", ").append(Sizes.text(evictable * page)).append(" evictable but the swap is full");
         }
-        if (evictionWaitNanos > 0) {
+        if (waited) {
             sb.append(" (waited up to ").append(evictionWaitNanos / 1_000_000).append(" ms for busy objects)");
         }
         return sb.toString();

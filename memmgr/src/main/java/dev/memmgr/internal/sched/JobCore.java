@@ -1,15 +1,15 @@
 package dev.memmgr.internal.sched;
 
 import dev.memmgr.internal.resv.FenceCore;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One job (drm_sched_job): its kernel, its dependencies, its fences and where it is.
  *
- * <p>Locking: {@code state}, {@code timerId}, {@code thread} are guarded by the scheduler's lock;
- * {@code pending} and {@code depError} are written by the dependencies' signal callbacks without
- * it; {@code cancelled} is read by the kernel without a lock.
+ * <p>Locking: {@code state}, {@code inReady}, {@code killed}, {@code unrunError}, {@code timerId}
+ * and {@code thread} are guarded by the scheduler's lock; {@code pending} and {@code depError} are
+ * written by the dependencies' signal callbacks without it; {@code cancelled} is read by the
+ * kernel without a lock.
  */
 public final class JobCore {
     /** What the facade runs: the VM preparation, then the user's kernel. */
@@ -26,28 +26,28 @@ public final class JobCore {
     final Work work;
     final FenceCore scheduled;
     final FenceCore finished;
-    final List<FenceCore> deps;
-    /** Dependencies not yet signaled (plus one while they are being registered). */
-    final AtomicInteger pending;
+    /** Dependencies not yet signaled, plus one until they are all registered ({@code SchedCore.arm}). */
+    final AtomicInteger pending = new AtomicInteger(1);
     /** The first error of a signaled dependency: the job fails with it, unrun. */
     volatile Throwable depError;
     volatile boolean cancelled;
     /** Killed by its entity's close: completes with CancellationException once its dependencies signal. */
     boolean killed;
+    /** Set when the job is completed unrun (failed dependency, killed, cancelled): its finished error. */
+    Throwable unrunError;
+    /** In its priority's ready queue: a job is made ready once, though two paths may find it ready at once. */
+    boolean inReady;
     State state = State.QUEUED;
     long timerId = -1;
     Thread thread;
 
-    JobCore(EntityCore entity, long seq, int credits, Work work, FenceCore scheduled, FenceCore finished,
-            List<FenceCore> deps) {
+    JobCore(EntityCore entity, long seq, int credits, Work work, FenceCore scheduled, FenceCore finished) {
         this.entity = entity;
         this.seq = seq;
         this.credits = credits;
         this.work = work;
         this.scheduled = scheduled;
         this.finished = finished;
-        this.deps = deps;
-        this.pending = new AtomicInteger(deps.size() + 1);
     }
 
     /** @return whether the job was cancelled: it timed out, or the scheduler closed while it ran */
