@@ -44,8 +44,11 @@ import java.util.function.Function;
  * <p><b>DOC: Counts.</b> pinCount &gt; 0 implies pagesUseCount &gt; 0 implies every page backed
  * (resident, or evicted for weak uses only); all pins hold one use, all vmaps one pin. The
  * lock-free fast paths ({@link Counts}) only move a count that stays above its transition point;
- * every transition (0 to 1, 1 to 0) happens with the reservation held. Freeing sets the counts
- * to a negative sentinel so that fast paths fail over to the slow path, which reports it.
+ * every transition (0 to 1, 1 to 0) happens with the reservation held. Page uses and pins that
+ * several threads take at once spread over per-thread cells ({@link Stripes}); the field stays
+ * above zero while they are open, so "held" is still "field &gt; 0", and a locked decrement
+ * folds them back first. Freeing sets the counts to a negative sentinel so that fast paths fail
+ * over to the slow path, which reports it.
  *
  * <p><b>Locking.</b> Methods named {@code ...Locked} need the reservation held by the calling
  * thread and assert it. Order: reservation, then LRU lock, frame allocator lock, swap allocator
@@ -63,6 +66,8 @@ public final class GemObject extends LruNode {
     static final VarHandle USE;
     static final VarHandle PIN;
     static final VarHandle VMAP;
+    static final VarHandle USE_STRIPES;
+    static final VarHandle PIN_STRIPES;
     private static final VarHandle MAPPING;
 
     static {
@@ -74,6 +79,8 @@ public final class GemObject extends LruNode {
             USE = l.findVarHandle(GemObject.class, "useCount", int.class);
             PIN = l.findVarHandle(GemObject.class, "pinCount", int.class);
             VMAP = l.findVarHandle(GemObject.class, "vmapCount", int.class);
+            USE_STRIPES = l.findVarHandle(GemObject.class, "useStripes", Stripes.class);
+            PIN_STRIPES = l.findVarHandle(GemObject.class, "pinStripes", Stripes.class);
             MAPPING = l.findVarHandle(GemObject.class, "mapping", Vmapping.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -92,6 +99,9 @@ public final class GemObject extends LruNode {
     private volatile int useCount;
     private volatile int pinCount;
     private volatile int vmapCount;
+    /** Cells of the page uses and pins once contended ({@link Stripes}); installed and dropped under the reservation. */
+    private volatile Stripes useStripes;
+    private volatile Stripes pinStripes;
     /** Written only by {@link #transition}, with the reservation held (or by the free path). */
     private volatile BoState state = BoState.UNPOPULATED;
     /** Written only by {@link #transition}; null without backing. */
@@ -574,11 +584,113 @@ public final class GemObject extends LruNode {
     // ---- counts ----------------------------------------------------------------------------
 
     public int pagesUseCount() {
-        return Math.max(0, useCount);
+        return Math.max(0, useCount + cells(useStripes));
     }
 
     public int pinCount() {
-        return Math.max(0, pinCount);
+        return Math.max(0, pinCount + cells(pinStripes));
+    }
+
+    private static int cells(Stripes s) {
+        return s == null ? 0 : s.sum();
+    }
+
+    /**
+     * Spreads a contended count over cells ({@link Stripes}): called by a thread that lost a
+     * compare-and-set on the count's field and then took a hold there, so the field is above zero.
+     * Only if the reservation is free (or the caller's): cells open and close under it. Lock-free
+     * callers only; never blocks.
+     */
+    void stripe(VarHandle count, VarHandle stripes) {
+        boolean mine = resv.isHeldByCurrentThread();
+        if (!mine && !resv.tryLock()) {
+            return; // busy: the next lost race tries again
+        }
+        try {
+            if (stripes.getVolatile(this) == null && (int) count.getVolatile(this) > 0) {
+                stripes.setVolatile(this, new Stripes());
+                if ((int) count.getVolatile(this) <= 0) {
+                    foldStripes(count, stripes); // freed meanwhile (release takes no lock)
+                }
+            }
+        } finally {
+            if (!mine) {
+                resv.unlock();
+            }
+        }
+    }
+
+    /**
+     * Closes a count's cells and adds their holds to its field, so that the field is the exact
+     * count. Reservation held, or the object unreachable (release).
+     *
+     * @return the holds the cells had
+     */
+    private int foldStripes(VarHandle count, VarHandle stripes) {
+        Stripes s = (Stripes) stripes.getAndSet(this, (Stripes) null);
+        if (s == null) {
+            return 0;
+        }
+        int n = s.close();
+        if (n > 0) {
+            count.getAndAdd(this, n);
+        }
+        return n;
+    }
+
+    // The lock-free moves of the two counts that may be striped: in the calling thread's cell when
+    // the count has cells, else on the field (Counts); a race lost on the field stripes the count.
+    // One method per count, so that the VarHandles are constants where they are used.
+
+    private boolean takeUse() {
+        Stripes s = useStripes;
+        if (s != null) {
+            if (!isFullyResident()) {
+                return false;
+            }
+            if (s.take()) {
+                return true;
+            }
+        }
+        int r = Counts.incNotZero(USE, this, true);
+        if (r == Counts.CONTENDED && s == null) {
+            stripe(USE, USE_STRIPES);
+        }
+        return r != Counts.FAILED;
+    }
+
+    private boolean dropUse() {
+        Stripes s = useStripes;
+        if (s != null && s.drop(false)) {
+            return true;
+        }
+        return Counts.decNotOne(USE, this) || s != null && s.drop(true);
+    }
+
+    private boolean takePin() {
+        Stripes s = pinStripes;
+        if (s != null && s.take()) {
+            return true;
+        }
+        int r = Counts.incNotZero(PIN, this, false);
+        if (r == Counts.CONTENDED && s == null) {
+            stripe(PIN, PIN_STRIPES);
+        }
+        return r != Counts.FAILED;
+    }
+
+    private boolean dropPin() {
+        Stripes s = pinStripes;
+        if (s != null && s.drop(false)) {
+            return true;
+        }
+        return Counts.decNotOne(PIN, this) || s != null && s.drop(true);
+    }
+
+    /** @return whether a count has open cells (tests) */
+    boolean isStriped(boolean pins) {
+        Stripes s = pins ? pinStripes : useStripes;
+        return s != null && !s.isClosed();
     }
 
     public int vmapCount() {
@@ -587,7 +699,7 @@ public final class GemObject extends LruNode {
 
     /** Takes a weak page use; populates or swaps in. Lock-free when used, resident and backed. */
     public void getPages() {
-        if (Counts.incNotZero(USE, this, true)) {
+        if (takeUse()) {
             touch();
             if (sites != null) {
                 sites.took(LeakSites.Use.PAGE_USE, false);
@@ -602,7 +714,7 @@ public final class GemObject extends LruNode {
 
     /** Drops a weak page use; content stays. Lock-free while the count stays above zero. */
     public void putPages() {
-        if (Counts.decNotOne(USE, this)) {
+        if (dropUse()) {
             return;
         }
         locked(o -> o.putPagesLocked(false));
@@ -627,6 +739,9 @@ public final class GemObject extends LruNode {
         if (state == BoState.FREED) {
             throw freed();
         }
+        if (useStripes != null) {
+            foldStripes(USE, USE_STRIPES); // the exact count: this may be a transition, or unbalanced
+        }
         int floor = forPins ? 0 : (pinCount > 0 ? 1 : 0); // the use all pins hold is not the user's
         int was = Counts.decAbove(USE, this, floor);
         if (was <= floor) {
@@ -642,7 +757,7 @@ public final class GemObject extends LruNode {
 
     /** Takes a hard pin; populates or swaps in. Lock-free when already pinned. */
     public void pin() {
-        if (Counts.incNotZero(PIN, this, false)) {
+        if (takePin()) {
             touch();
             if (sites != null) {
                 sites.took(LeakSites.Use.PIN, false);
@@ -657,7 +772,7 @@ public final class GemObject extends LruNode {
 
     /** Drops a pin. Lock-free while the count stays above zero. */
     public void unpin() {
-        if (Counts.decNotOne(PIN, this)) {
+        if (dropPin()) {
             return;
         }
         locked(GemObject::unpinLocked);
@@ -701,6 +816,9 @@ public final class GemObject extends LruNode {
         if (state == BoState.FREED) {
             throw freed();
         }
+        if (pinStripes != null) {
+            foldStripes(PIN, PIN_STRIPES);
+        }
         int floor = vmapCount > 0 ? 1 : 0; // the pin all vmaps hold is not the caller's
         int was = Counts.decAbove(PIN, this, floor);
         if (was <= floor) {
@@ -728,7 +846,7 @@ public final class GemObject extends LruNode {
      * @return the mapping's segment
      */
     public MemorySegment vmap() {
-        if (imported == null && Counts.incNotZero(VMAP, this, false)) {
+        if (imported == null && Counts.incNotZero(VMAP, this, false) != Counts.FAILED) {
             // read after the increment: the mapping cannot change while the count stays above
             // zero, except that dying() tears it down
             Vmapping m = mapping;
@@ -1029,9 +1147,12 @@ public final class GemObject extends LruNode {
         PageTable t = table;
         transition(BoState.FREED, null);
         lruDirty = false;
+        // the sentinel first, then the cells: a stripe() racing this sees the one or closes its own
         int pins = (int) PIN.getAndSet(this, DEAD);
+        pins += foldStripes(PIN, PIN_STRIPES);
         int vmaps = (int) VMAP.getAndSet(this, DEAD);
         int uses = (int) USE.getAndSet(this, DEAD);
+        uses += foldStripes(USE, USE_STRIPES);
         if (!closing && (pins > 0 || vmaps > 0 || uses > 0)) {
             String msg = describe() + " freed with " + pins + " pins, " + vmaps + " vmaps and " + uses
                     + " page uses outstanding (leaked); open vmaps are invalidated";
