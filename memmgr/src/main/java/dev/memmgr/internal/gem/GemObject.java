@@ -576,7 +576,7 @@ public final class GemObject extends LruNode {
      * the object last moved as a hit. Any thread, no lock, allocation-free.
      */
     public void touch() {
-        if (markAccessed()) {
+        if (markAccessed() && isOnReclaimList()) {
             dev().lru().offer(this);
         }
     }
@@ -728,8 +728,8 @@ public final class GemObject extends LruNode {
         } else if (useCount == 0 || !isFullyResident()) {
             Backing.ensureResidentLocked(this, 0, pages);
         }
-        if ((int) USE.getAndAdd(this, 1) == 0) {
-            lruDirty = true;
+        if ((int) USE.getAndAdd(this, 1) == 0 && !dev().lru().isArc()) {
+            lruDirty = true; // LRU's lists tell used objects from unused ones; ARC's do not
         }
     }
 
@@ -748,7 +748,7 @@ public final class GemObject extends LruNode {
             throw new IllegalStateException("putPages() without a matching getPages()");
         }
         if (was == 1) {
-            lruDirty = true;
+            lruDirty |= !dev().lru().isArc(); // as in getPagesLocked
             if (imported != null) {
                 imported.putPages();
             }
@@ -902,6 +902,9 @@ public final class GemObject extends LruNode {
      * racing callers are fine, only one gets the mapping.
      */
     void teardownMapping() {
+        if (mapping == null) {
+            return; // installed only under the reservation (or by nobody, once freed)
+        }
         Vmapping m = (Vmapping) MAPPING.getAndSet(this, (Vmapping) null);
         if (m != null) {
             m.unmap();
@@ -1149,10 +1152,14 @@ public final class GemObject extends LruNode {
         lruDirty = false;
         // the sentinel first, then the cells: a stripe() racing this sees the one or closes its own
         int pins = (int) PIN.getAndSet(this, DEAD);
-        pins += foldStripes(PIN, PIN_STRIPES);
+        if (pinStripes != null) {
+            pins += foldStripes(PIN, PIN_STRIPES);
+        }
         int vmaps = (int) VMAP.getAndSet(this, DEAD);
         int uses = (int) USE.getAndSet(this, DEAD);
-        uses += foldStripes(USE, USE_STRIPES);
+        if (useStripes != null) {
+            uses += foldStripes(USE, USE_STRIPES);
+        }
         if (!closing && (pins > 0 || vmaps > 0 || uses > 0)) {
             String msg = describe() + " freed with " + pins + " pins, " + vmaps + " vmaps and " + uses
                     + " page uses outstanding (leaked); open vmaps are invalidated";

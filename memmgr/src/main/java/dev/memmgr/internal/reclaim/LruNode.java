@@ -31,6 +31,16 @@ public abstract class LruNode {
     boolean wasT2;
 
     /**
+     * @return whether the node is on T1 or T2 (INACTIVE or ACTIVE), where a hit can move it: a
+     *     racy read without the LRU lock, for deciding whether a hit is worth offering (a stale
+     *     answer drops or offers one hit; the accessed bit stays either way)
+     */
+    public final boolean isOnReclaimList() {
+        LruList l = list;
+        return l != null && (l.id == Lru.INACTIVE || l.id == Lru.ACTIVE);
+    }
+
+    /**
      * Records a use for the LRU (pin, getPages, vmap, read, write, fence). Any thread, no lock.
      *
      * @return whether this use set the flag (the first since the object last moved): ARC then

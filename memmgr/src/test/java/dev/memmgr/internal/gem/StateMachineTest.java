@@ -10,6 +10,7 @@ import dev.memmgr.BufferObject;
 import dev.memmgr.Client;
 import dev.memmgr.Madvise;
 import dev.memmgr.MemoryManager;
+import dev.memmgr.ReclaimPolicy;
 import dev.memmgr.Residency;
 import dev.memmgr.Vmap;
 import dev.memmgr.internal.Access;
@@ -91,6 +92,30 @@ class StateMachineTest {
             assertEquals(1, lru.count(Lru.PURGEABLE));
             bo.madvise(Madvise.DONTNEED);
             assertEquals(before + 5, lru.moves(), "advice that changes nothing moves nothing");
+        }
+    }
+
+    /**
+     * ARC's lists do not tell used objects from unused ones: a page use and its drop move nothing
+     * (a move would also count as a second reference and promote the object to T2). LRU's do.
+     */
+    @Test
+    void pageUsesMoveAnObjectUnderLruOnly() {
+        for (ReclaimPolicy policy : ReclaimPolicy.values()) {
+            try (MemoryManager mm = MemoryManager.builder().capacity(1 << 20).backgroundReclaim(false).reclaimPolicy(policy)
+                    .build(); Client c = mm.openClient("sm")) {
+                BufferObject bo = c.create(2 * PAGE);
+                bo.write(0, MemorySegment.ofArray(new byte[2 * PAGE])); // every page: getPages populates nothing
+                Lru lru = Access.gem(bo).dev().lru();
+                assertEquals(1, lru.count(Lru.INACTIVE), policy + ": populated, unused: T1 / inactive");
+                long before = lru.moves();
+                bo.getPages();
+                assertEquals(policy == ReclaimPolicy.ARC ? 0 : 1, lru.moves() - before, policy + ": first page use");
+                assertEquals(policy == ReclaimPolicy.ARC ? 1 : 0, lru.count(Lru.INACTIVE), policy.toString());
+                bo.putPages();
+                assertEquals(policy == ReclaimPolicy.ARC ? 0 : 2, lru.moves() - before, policy + ": last page use dropped");
+                assertEquals(1, lru.count(Lru.INACTIVE), policy + ": unused again");
+            }
         }
     }
 
