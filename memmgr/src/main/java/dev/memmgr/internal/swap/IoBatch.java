@@ -7,47 +7,62 @@ import dev.memmgr.internal.sys.LibC;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.Future;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.LongConsumer;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * One vector I/O call's worth of work: a run of consecutive slots paired with pieces of
- * contiguous frames (at most {@link LibC#IOV_MAX}), moved by one {@code pwritev} or
- * {@code preadv} whose iovecs point straight into the direct map, looping on short transfers.
- * Writing records each page's checksum; reading verifies them after the bytes are in.
+ * DOC: moving a batch of pages between frames and swap slots.
  *
- * <p>Batches of {@value #PARALLEL_BYTES} bytes or more hand the checksums to the
- * {@link CrcWorker} so that they overlap the I/O: a write checksums the frames while
- * {@code pwritev} copies them (the caller owns them, nobody changes them); a read goes in chunks
- * of {@value #READ_CHUNK} bytes and the worker verifies chunk k while chunk k+1 is read. Smaller
- * batches checksum inline, where a hand-off would cost more than the work.
+ * <p>A batch is a run of consecutive slots paired with pieces of contiguous frames (at most
+ * {@link LibC#IOV_MAX}). It moves in chunks of {@value #CHUNK_BYTES} bytes: one
+ * {@code pwritev}/{@code preadv} per chunk, its iovecs pointing straight into the direct map,
+ * looping on short transfers. The thread that moves a chunk also checksums it while the chunk's
+ * bytes are in its core's cache: a write records each page's CRC32C, then writes; a read reads,
+ * then checks the whole chunk in one CRC32C pass against the prediction from the pages'
+ * recorded checksums ({@link CrcShift}), page by page only on a mismatch, to name the slot.
+ * Checksumming cached bytes costs compute, not memory bandwidth, which the copy needs.
  *
- * <p>Not thread-safe: made by one {@link SwapSpace#write}/{@link SwapSpace#read} call, used by
- * its thread only, and reused for every batch of that call (it waits for its worker tasks before
- * returning). The iovec array lives in the call's confined arena; the pieces are one int array.
- * Nothing is allocated per page.
+ * <p>Batches of {@value #PARALLEL_BYTES} bytes or more are shared with the {@link SwapWorker}:
+ * both threads claim chunks from one counter until none is left. With a free core, one chunk's
+ * copy overlaps another's checksum; with none, the caller moves every chunk itself (the worker's
+ * task, when it runs late, claims nothing and touches nothing). The caller returns only when
+ * every claimed chunk is done, so the worker never uses frames the caller has given up. The
+ * first failure of any chunk is kept, later chunks are claimed but not moved, and the caller
+ * rethrows it.
+ *
+ * <p>Not thread-safe: made by one {@link SwapSpace#write}/{@link SwapSpace#read} call, reused
+ * for every batch of that call, filled by its thread. The worker reads the batch's pieces only
+ * while it holds a claimed chunk, and the caller changes them only after every chunk is done.
+ * The caller's iovec array lives in the call's confined arena, the worker's in its own
+ * {@link Lane}; the pieces are int arrays. Nothing is allocated per page.
  */
 final class IoBatch {
-    /** Batches at least this large checksum on the worker, overlapping the I/O. */
+    /** Batches at least this large are shared with the worker. */
     static final long PARALLEL_BYTES = 1 << 20;
-    /** Bytes per preadv of a parallel read: the unit of overlap. */
-    static final long READ_CHUNK = 4 << 20;
+    /** Bytes per pwritev/preadv: the unit of checksumming in cache and of sharing. */
+    static final int CHUNK_BYTES = 512 << 10;
+
+    /** One thread's means to move chunks: its iovec array (IOV_MAX entries or fewer) and checksum state. */
+    record Lane(MemorySegment iov, PageCrc crc) {
+    }
 
     private final SwapIo io;
     private final int fd;
     private final PhysMem mem;
     private final long mapAddress;
     private final int pageShift;
-    private final int pageSize;
     private final Checksums sums;
-    private final MemorySegment iov;
+    private final CrcShift shift;
+    private final Lane callerLane;
+    private final SwapWorker worker;
+    /** Pages per chunk, at least one. */
+    private final int chunkPages;
     /** (first frame, pages) per piece. */
     private final int[] pieces;
-    private final PageCrc crc;
-    private final CrcWorker worker;
+    /** The batch page each piece starts at; entry {@code count} is {@code units}. */
+    private final int[] pieceStarts;
     private int count;
     private int slotStart;
     private int units;
@@ -55,19 +70,22 @@ final class IoBatch {
     /**
      * @param arena the calling thread's confined arena, alive for as long as this batch is used
      * @param maxPieces pieces per call, 1..IOV_MAX
+     * @param worker the thread to share large batches with, or null
      */
-    IoBatch(SwapIo io, int fd, PhysMem mem, Checksums sums, Arena arena, int maxPieces, CrcWorker worker) {
+    IoBatch(SwapIo io, int fd, PhysMem mem, Checksums sums, CrcShift shift, Arena arena, int maxPieces,
+            SwapWorker worker) {
         this.io = io;
         this.fd = fd;
         this.mem = mem;
         this.mapAddress = mem.directMap().address();
         this.pageShift = mem.pageShift();
-        this.pageSize = mem.pageSize();
         this.sums = sums;
-        this.iov = arena.allocate(maxPieces * LibC.IOVEC_BYTES, 8);
-        this.pieces = new int[2 * maxPieces];
-        this.crc = new PageCrc(mem);
+        this.shift = shift;
+        this.callerLane = new Lane(arena.allocate((long) maxPieces * LibC.IOVEC_BYTES, 8), new PageCrc(mem));
         this.worker = worker;
+        this.chunkPages = Math.max(1, CHUNK_BYTES >> pageShift);
+        this.pieces = new int[2 * maxPieces];
+        this.pieceStarts = new int[maxPieces + 1];
     }
 
     /** Starts an empty batch whose first page goes to (or comes from) {@code slot}. */
@@ -91,75 +109,134 @@ final class IoBatch {
     void add(int frame, int pages) {
         pieces[2 * count] = frame;
         pieces[2 * count + 1] = pages;
+        pieceStarts[count] = units;
         count++;
         units += pages;
+        pieceStarts[count] = units;
     }
 
-    /** Records the pieces' checksums and writes them to their slots. No-op when empty. */
+    /** Records the pages' checksums and writes them to their slots. No-op when empty. */
     void write() {
-        if (units == 0) {
-            return;
-        }
-        if (worker == null || ((long) units << pageShift) < PARALLEL_BYTES) {
-            record(crc, 0, units);
-            transfer(true, Long.MAX_VALUE, null);
-            return;
-        }
-        Future<?> sumsDone = worker.submit(c -> record(c, 0, units));
-        try {
-            transfer(true, Long.MAX_VALUE, null);
-        } finally {
-            CrcWorker.await(sumsDone); // before returning: the worker reads the caller's frames
-        }
+        move(true);
     }
 
     /** Reads the slots into the pieces and verifies every page. No-op when empty. */
     void read() {
+        move(false);
+    }
+
+    /** The claim state of one batch, the only state the worker shares with the caller. */
+    private static final class Chunks {
+        final int total;
+        final Thread caller = Thread.currentThread();
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Chunks(int total) {
+            this.total = total;
+        }
+
+        /** @return the next unclaimed chunk, or -1 when every chunk is claimed */
+        int claim() {
+            int c = next.getAndIncrement();
+            return c < total ? c : -1;
+        }
+
+        void finish() {
+            if (done.incrementAndGet() == total) {
+                LockSupport.unpark(caller);
+            }
+        }
+
+        /** Waits, uninterruptibly (the interrupt status is kept), for every chunk to be done. */
+        void awaitAll() {
+            boolean interrupted = false;
+            while (done.get() < total) {
+                LockSupport.park(this);
+                interrupted |= Thread.interrupted();
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void move(boolean write) {
         if (units == 0) {
             return;
         }
-        if (worker == null || ((long) units << pageShift) < PARALLEL_BYTES) {
-            transfer(false, Long.MAX_VALUE, null);
-            String mismatch = verify(crc, 0, units);
-            if (mismatch != null) {
-                throw new SwapIoException(what(false) + mismatch);
-            }
-            return;
+        Chunks chunks = new Chunks((units + chunkPages - 1) / chunkPages);
+        if (worker != null && chunks.total > 1 && ((long) units << pageShift) >= PARALLEL_BYTES) {
+            worker.offer(lane -> work(chunks, lane, write));
         }
-        AtomicReference<String> mismatch = new AtomicReference<>();
-        List<Future<?>> verifying = new ArrayList<>();
-        int[] verified = {0};
-        try {
-            transfer(false, READ_CHUNK, done -> {
-                int full = (int) Math.min(units, done >>> pageShift);
-                if (full > verified[0]) {
-                    int from = verified[0];
-                    verifying.add(worker.submit(c -> {
-                        String m = verify(c, from, full);
-                        if (m != null) {
-                            mismatch.compareAndSet(null, m);
-                        }
-                    }));
-                    verified[0] = full;
-                }
-            });
-        } finally {
-            for (Future<?> f : verifying) {
-                CrcWorker.await(f);
-            }
+        work(chunks, callerLane, write);
+        chunks.awaitAll();
+        Throwable failure = chunks.failure.get();
+        if (failure instanceof RuntimeException r) {
+            throw r;
         }
-        if (mismatch.get() != null) {
-            throw new SwapIoException(what(false) + mismatch.get());
+        if (failure instanceof Error e) {
+            throw e;
+        }
+        if (failure != null) {
+            throw new IllegalStateException(failure);
         }
     }
 
-    /** Records the checksums of the batch's pages [from, to) (page i goes to slot slotStart + i). */
-    private void record(PageCrc c, int from, int to) {
-        forPages(from, to, (frame, slot) -> sums.set(slot, c.of(frame)));
+    /** Claims and moves chunks until none is left. Caller's or worker's thread. */
+    private void work(Chunks chunks, Lane lane, boolean write) {
+        for (int c; (c = chunks.claim()) >= 0; ) {
+            try {
+                if (chunks.failure.get() == null) {
+                    int from = c * chunkPages;
+                    moveChunk(lane, from, Math.min(units, from + chunkPages), write);
+                }
+            } catch (RuntimeException | Error e) {
+                chunks.failure.compareAndSet(null, e);
+            } finally {
+                chunks.finish();
+            }
+        }
+    }
+
+    /** Moves the batch's pages [from, to) and records or checks their checksums. */
+    private void moveChunk(Lane lane, int from, int to, boolean write) {
+        if (write) {
+            forPages(from, to, (frame, slot) -> sums.set(slot, lane.crc().of(frame)));
+            transfer(lane, true, from, to);
+            return;
+        }
+        transfer(lane, false, from, to);
+        String mismatch = verify(lane.crc(), from, to);
+        if (mismatch != null) {
+            throw new SwapIoException(what(false) + mismatch);
+        }
+    }
+
+    /**
+     * Checks the batch's pages [from, to) against their recorded checksums: one CRC32C pass
+     * over their bytes against the prediction from the recorded values (see {@link CrcShift}),
+     * then, only on a mismatch, page by page.
+     *
+     * @return a description of the first page whose checksum differs, or null
+     */
+    private String verify(PageCrc c, int from, int to) {
+        c.begin();
+        int expected = 0;
+        for (int i = pieceAt(from); i < count && pieceStarts[i] < to; i++) {
+            int lo = Math.max(from, pieceStarts[i]);
+            int hi = Math.min(to, pieceStarts[i + 1]);
+            c.add(pieces[2 * i] + (lo - pieceStarts[i]), hi - lo);
+            for (int p = lo; p < hi; p++) {
+                expected = shift.combine(expected, sums.get(slotStart + p));
+            }
+        }
+        return c.value() == expected ? null : findMismatch(c, from, to);
     }
 
     /** @return a description of the first page of [from, to) whose checksum differs, or null */
-    private String verify(PageCrc c, int from, int to) {
+    private String findMismatch(PageCrc c, int from, int to) {
         String[] first = {null};
         forPages(from, to, (frame, slot) -> {
             if (first[0] == null) {
@@ -181,35 +258,34 @@ final class IoBatch {
 
     /** Calls the action for each page of [from, to) of the batch with its frame and slot. */
     private void forPages(int from, int to, PageAction action) {
-        int page = 0;
-        for (int i = 0; i < count && page < to; i++) {
-            int first = pieces[2 * i];
-            int n = pieces[2 * i + 1];
-            int lo = Math.max(from, page);
-            int hi = Math.min(to, page + n);
+        for (int i = pieceAt(from); i < count && pieceStarts[i] < to; i++) {
+            int lo = Math.max(from, pieceStarts[i]);
+            int hi = Math.min(to, pieceStarts[i + 1]);
+            int first = pieces[2 * i] - pieceStarts[i];
             for (int p = lo; p < hi; p++) {
-                action.apply(first + (p - page), slotStart + p);
+                action.apply(first + p, slotStart + p);
             }
-            page += n;
         }
     }
 
-    /**
-     * Moves the batch's bytes, at most {@code chunk} bytes per call, looping on short transfers;
-     * after each call tells {@code progress} (if any) how many bytes are done.
-     */
-    private void transfer(boolean write, long chunk, LongConsumer progress) {
-        long total = (long) units << pageShift;
-        long position = (long) slotStart << pageShift;
+    /** @return the index of the piece holding batch page {@code page} (0 &lt;= page &lt; units) */
+    private int pieceAt(int page) {
+        int i = Arrays.binarySearch(pieceStarts, 0, count, page);
+        return i >= 0 ? i : -i - 2;
+    }
+
+    /** Moves the bytes of the batch's pages [from, to) in one call, looping on short transfers. */
+    private void transfer(Lane lane, boolean write, int from, int to) {
+        long start = (long) from << pageShift;
+        long total = (long) (to - from) << pageShift;
+        long position = ((long) slotStart << pageShift) + start;
         long done = 0;
-        int first = 0;
-        long skip = 0;
         while (done < total) {
-            int iovcnt = fillIovecs(first, skip, Math.min(chunk, total - done));
+            int iovcnt = fillIovecs(lane.iov(), start + done, total - done);
             long n;
             try {
-                n = write ? io.pwritev(fd, iov.address(), iovcnt, position + done)
-                        : io.preadv(fd, iov.address(), iovcnt, position + done);
+                n = write ? io.pwritev(fd, lane.iov().address(), iovcnt, position + done)
+                        : io.preadv(fd, lane.iov().address(), iovcnt, position + done);
             } catch (ErrnoException e) {
                 if (e.errno() == Errno.EINTR) {
                     continue;
@@ -218,41 +294,32 @@ final class IoBatch {
             }
             if (n <= 0 || n > total - done) {
                 throw new SwapIoException(what(write) + (n == 0 && !write ? "short read: end of file" : "transferred "
-                        + n + " bytes") + " after " + done + " of " + total + " bytes");
+                        + n + " bytes") + " after " + done + " of " + total + " bytes of pages " + from + ".."
+                        + (to - 1));
             }
             done += n;
-            skip += n;
-            while (first < count && skip >= pieceBytes(first)) {
-                skip -= pieceBytes(first);
-                first++;
-            }
-            if (progress != null) {
-                progress.accept(done);
-            }
         }
     }
 
     /**
-     * Writes the iovecs for the pieces from {@code first} on, the first one less {@code skip}
-     * bytes, covering at most {@code limit} bytes.
+     * Writes the iovecs for {@code limit} bytes of the batch from byte {@code offset}.
+     *
+     * @return the number of iovecs written
      */
-    private int fillIovecs(int first, long skip, long limit) {
+    private int fillIovecs(MemorySegment iov, long offset, long limit) {
         long covered = 0;
         int n = 0;
-        for (int i = first; i < count && covered < limit; i++) {
-            long offset = i == first ? skip : 0;
-            long length = Math.min(pieceBytes(i) - offset, limit - covered);
+        for (int i = pieceAt((int) (offset >>> pageShift)); i < count && covered < limit; i++) {
+            long pieceStart = (long) pieceStarts[i] << pageShift;
+            long skip = n == 0 ? offset - pieceStart : 0;
+            long length = Math.min(((long) pieces[2 * i + 1] << pageShift) - skip, limit - covered);
             long base = (long) n * LibC.IOVEC_BYTES;
-            iov.set(ValueLayout.JAVA_LONG, base, mapAddress + mem.offset(pieces[2 * i]) + offset);
+            iov.set(ValueLayout.JAVA_LONG, base, mapAddress + mem.offset(pieces[2 * i]) + skip);
             iov.set(ValueLayout.JAVA_LONG, base + 8, length);
             covered += length;
             n++;
         }
         return n;
-    }
-
-    private long pieceBytes(int i) {
-        return (long) pieces[2 * i + 1] << pageShift;
     }
 
     private String what(boolean write) {

@@ -14,9 +14,10 @@ import java.util.concurrent.locks.StampedLock;
  * back, with a CRC32C per slot checked on every read.
  *
  * <p>I/O goes straight between the file and the frames of {@link PhysMem#directMap()} with
- * {@code pwritev}/{@code preadv}: one call per maximal run of consecutive slots, one iovec per
+ * {@code pwritev}/{@code preadv}: a batch per maximal run of consecutive slots, one iovec per
  * contiguous piece of frames inside it (a run is split only at {@link LibC#IOV_MAX} pieces),
- * looping on short transfers. An object with contiguous frames and slots moves in one call.
+ * moved in chunks that are checksummed in cache by the thread that moves them, large batches
+ * shared with a second thread (see {@link IoBatch}).
  *
  * <p>Threading: every method is thread-safe. The slot allocator has its own lock (the innermost
  * of the locking order). {@link #write} and {@link #read} hold no lock of this class while they
@@ -40,7 +41,9 @@ public final class SwapSpace implements AutoCloseable {
     private final StampedLock lifecycle = new StampedLock();
     private volatile boolean closed;
     private volatile SwapIo io = SwapIo.LIBC;
-    private final CrcWorker worker;
+    private final SwapWorker worker;
+    /** The checksum of a page followed by another: predicts a run's checksum from its pages'. */
+    private final CrcShift shift;
 
     private SwapSpace(SwapFile file, PhysMem mem, int slotCount) {
         this.file = file;
@@ -54,7 +57,8 @@ public final class SwapSpace implements AutoCloseable {
             slots.close();
             throw e;
         }
-        this.worker = new CrcWorker(mem);
+        this.worker = new SwapWorker(mem);
+        this.shift = new CrcShift(mem.pageSize());
     }
 
     /**
@@ -230,7 +234,7 @@ public final class SwapSpace implements AutoCloseable {
             assert allocated(slotList) : "I/O on free swap slots " + slotList;
             try (Arena arena = Arena.ofConfined()) {
                 int maxPieces = (int) Math.min(LibC.IOV_MAX, (long) frames.size() + slotList.size());
-                run(new IoBatch(io, fd, mem, sums, arena, maxPieces, worker), frames, slotList, write);
+                run(new IoBatch(io, fd, mem, sums, shift, arena, maxPieces, worker), frames, slotList, write);
             }
         } finally {
             lifecycle.unlockRead(stamp);
@@ -340,6 +344,11 @@ public final class SwapSpace implements AutoCloseable {
     /** @return the byte offset of a slot in the file */
     long slotOffset(int slot) {
         return (long) slot << pageShift;
+    }
+
+    /** @return the thread that shares large batches */
+    SwapWorker worker() {
+        return worker;
     }
 
     /** @return the I/O calls in use */

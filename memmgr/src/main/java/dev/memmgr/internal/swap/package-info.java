@@ -6,7 +6,9 @@
  * by a {@link dev.memmgr.internal.mem.RunAllocator}, which prefers one contiguous run per
  * request, so an object is written by few large {@code pwritev} calls and read back by as few
  * {@code preadv} calls, straight between the file and the frames of the direct map (no staging
- * copy). A CRC32C of every page is kept off-heap, one int per slot, and checked after each read:
+ * copy), in chunks checksummed while they are in cache, two threads sharing a large object's
+chunks. A CRC32C of every page is kept off-heap, one int per slot, and checked after each read
+(one pass per chunk against the value the pages' checksums predict):
  * an I/O error, a short read or a mismatch throws
  * {@link dev.memmgr.internal.swap.SwapIoException} and never hands out wrong bytes. The slot
  * allocator's bitmaps and the checksums live in anonymous mappings, so heap use does not grow

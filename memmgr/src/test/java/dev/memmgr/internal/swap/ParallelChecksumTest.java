@@ -9,6 +9,10 @@ import dev.memmgr.MemmgrExtension;
 import dev.memmgr.internal.mem.ExtentList;
 import dev.memmgr.internal.mem.PhysMem;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -16,8 +20,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Batches of at least {@link IoBatch#PARALLEL_BYTES} checksum on the worker thread while the I/O
- * runs, and reads go in {@link IoBatch#READ_CHUNK} chunks verified one behind the other.
+ * Batches move in {@link IoBatch#CHUNK_BYTES} chunks, each checksummed by the thread that moves
+ * it; batches of at least {@link IoBatch#PARALLEL_BYTES} are shared with the worker thread, and
+ * the caller never waits for the worker to start.
  */
 @ExtendWith(MemmgrExtension.class)
 class ParallelChecksumTest {
@@ -46,7 +51,7 @@ class ParallelChecksumTest {
 
     @Test
     void chunkedParallelRoundTripOfScatteredFrames() {
-        assertTrue((long) PAGES * PAGE >= 2 * IoBatch.READ_CHUNK + IoBatch.PARALLEL_BYTES);
+        assertTrue((long) PAGES * PAGE >= 2L * IoBatch.CHUNK_BYTES + IoBatch.PARALLEL_BYTES);
         ExtentList frames = new ExtentList();
         for (int f = 0; f < 2 * PAGES; f += 2) {
             frames.add(f, 1); // every other frame: one iovec per page, IOV_MAX splits too
@@ -59,7 +64,8 @@ class ParallelChecksumTest {
         long reads = faults.readCalls();
         swap.read(slots, frames);
         assertNull(Pages.mismatch(mem, frames, 77));
-        assertTrue(faults.readCalls() - reads >= 3, "read in chunks: " + (faults.readCalls() - reads) + " calls");
+        long chunks = (long) PAGES * PAGE / IoBatch.CHUNK_BYTES;
+        assertTrue(faults.readCalls() - reads >= chunks, "read in chunks: " + (faults.readCalls() - reads) + " calls");
     }
 
     @Test
@@ -103,5 +109,72 @@ class ParallelChecksumTest {
         faults.failWrites(1);
         assertThrows(SwapIoException.class, () -> swap.write(frames, slots));
         assertNull(Pages.mismatch(mem, frames, 3));
+    }
+
+    @Test
+    void theWorkerTakesChunksWhileTheCallerMovesOthers() throws Exception {
+        ExtentList frames = new ExtentList();
+        frames.add(0, PAGES);
+        ExtentList slots = new ExtentList();
+        assertTrue(swap.allocate(PAGES, slots));
+        Pages.fill(mem, frames, 21);
+        swap.write(frames, slots);
+        Pages.zero(mem, frames);
+        Thread caller = Thread.currentThread();
+        CountDownLatch callerRead = new CountDownLatch(1);
+        CountDownLatch workerRead = new CountDownLatch(1);
+        Set<String> readers = ConcurrentHashMap.newKeySet();
+        swap.io(new SwapIo() {
+            @Override
+            public long pwritev(int fd, long iov, int iovcnt, long offset) {
+                return SwapIo.LIBC.pwritev(fd, iov, iovcnt, offset);
+            }
+
+            @Override
+            public long preadv(int fd, long iov, int iovcnt, long offset) {
+                readers.add(Thread.currentThread().getName());
+                boolean mine = Thread.currentThread() == caller;
+                (mine ? callerRead : workerRead).countDown();
+                try { // each thread's first chunk waits until the other has one too
+                    (mine ? workerRead : callerRead).await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return SwapIo.LIBC.preadv(fd, iov, iovcnt, offset);
+            }
+        });
+        swap.read(slots, frames);
+        assertNull(Pages.mismatch(mem, frames, 21));
+        assertEquals(Set.of(caller.getName(), "memmgr-swap-worker"), readers);
+    }
+
+    @Test
+    void aCallerWhoseWorkerIsBusyMovesEveryChunkItself() throws Exception {
+        ExtentList frames = new ExtentList();
+        frames.add(0, PAGES);
+        ExtentList slots = new ExtentList();
+        assertTrue(swap.allocate(PAGES, slots));
+        Pages.fill(mem, frames, 22);
+        CountDownLatch busy = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        assertTrue(swap.worker().offer(lane -> {
+            busy.countDown();
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        try {
+            assertTrue(busy.await(10, TimeUnit.SECONDS));
+            long writes = faults.writeCalls();
+            swap.write(frames, slots);
+            Pages.zero(mem, frames);
+            swap.read(slots, frames);
+            assertNull(Pages.mismatch(mem, frames, 22));
+            assertTrue(faults.writeCalls() - writes >= (long) PAGES * PAGE / IoBatch.CHUNK_BYTES);
+        } finally {
+            release.countDown();
+        }
     }
 }
