@@ -69,6 +69,9 @@ class ManagerCloseTest {
                     } catch (IllegalStateException closed) {
                         endedWith.put(name, closed);
                         return;
+                    } catch (GpuOutOfMemoryException expected) {
+                        // direct reclaim only try-locks: with eight threads on few cores, every
+                        // evictable object may be locked by another thread at that moment
                     }
                     if (i == 10) {
                         counted = true;
