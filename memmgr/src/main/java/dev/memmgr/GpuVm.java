@@ -260,7 +260,10 @@ public final class GpuVm implements AutoCloseable {
 
     /**
      * Locks the VM's reservation, then every external object's, then {@code extra}, without
-     * deadlock against other threads doing the same (drm_gpuvm_exec_lock).
+     * deadlock against other threads doing the same (drm_gpuvm_exec_lock). Mapping takes the
+     * object's reservation, not the VM's: an object another thread maps after this call listed
+     * the external objects is not locked, and {@link #validate()} refuses it if it is evicted
+     * (lock again; a job's preparation does).
      *
      * @param extra more objects to lock (duplicates and local objects are fine)
      * @return the locks; close it to unlock everything

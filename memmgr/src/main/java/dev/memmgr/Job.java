@@ -65,6 +65,8 @@ public final class Job {
          * attachments, and nothing is called under it that could block.
          */
         private static final Object IMPLICIT_SYNC = new Object();
+        /** Rounds of lockAll before validate reports an evicted object mapped in the meantime. */
+        private static final int PREPARE_ATTEMPTS = 8;
 
         private final Entity entity;
         private final GpuKernel kernel;
@@ -191,14 +193,36 @@ public final class Job {
             return new Job(scheduled, finished);
         }
 
-        /** Locks the VM and its external objects, swaps evicted ones in, fences them, unlocks. */
+        /**
+         * Locks the VM and its external objects, swaps evicted ones in, fences them, unlocks.
+         * Mapping takes the object's reservation, not the VM's, so another thread may map an
+         * evicted external object after {@code lockAll} listed them: validate would refuse it
+         * (not locked), so the locks are dropped and taken again, with it, a few times before
+         * validate is left to report it.
+         */
         private static void prepare(GpuVm vm, Fence finished) {
-            try (Exec locked = vm.lockAll()) {
-                vm.validate();
-                for (Reservation r : locked.locked()) {
-                    r.addFence(finished, FenceUsage.BOOKKEEP);
+            for (int attempt = 1; ; attempt++) {
+                try (Exec locked = vm.lockAll()) {
+                    if (attempt < PREPARE_ATTEMPTS && !everyEvictedHeld(vm)) {
+                        continue;
+                    }
+                    vm.validate();
+                    for (Reservation r : locked.locked()) {
+                        r.addFence(finished, FenceUsage.BOOKKEEP);
+                    }
+                    return;
                 }
             }
+        }
+
+        /** @return whether the calling thread holds the reservation of every evicted object of the VM */
+        private static boolean everyEvictedHeld(GpuVm vm) {
+            for (VmBo link : vm.evicted()) {
+                if (!link.bo().resv().isHeldByCurrentThread()) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 

@@ -92,6 +92,47 @@ class JobVmTest {
     }
 
     @Test
+    void anEvictedObjectMappedWhileTheJobLocksItsVmIsLockedSwappedInAndFencedToo(Fixture f) {
+        MemoryManager mm = f.manager();
+        Client c = f.client(mm, "late-map");
+        GpuVm vm = c.createVm("vm", 0, 1L << 30);
+        BufferObject first = c.create(P);
+        BufferObject late = c.create(P);
+        Fixture.fill(first, (byte) 1);
+        byte[] lateBytes = Fixture.writePattern(late, 31);
+        vm.map(0x10000, P, first, 0);
+        mm.reclaim(mm.capacity());
+        assertEquals(Residency.EVICTED, late.residency());
+        try (GpuScheduler gpu = scheduler("late-map", 4)) {
+            ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
+            byte[] seen = new byte[P];
+            Job j;
+            first.resv().lock(); // the job's lockAll takes the VM's lock, then waits here
+            try {
+                j = gpu.createEntity(Priority.NORMAL).job(ctx -> {
+                    check(problems, late.residency() == Residency.RESIDENT, "the late object is resident");
+                    check(problems, !late.resv().isIdle(FenceUsage.BOOKKEEP), "the late object is fenced");
+                    ctx.vm().read(0x20000, MemorySegment.ofArray(seen));
+                }).vm(vm).push();
+                Fixture.awaitCondition(() -> {
+                    if (vm.resv().tryLock()) {
+                        vm.resv().unlock();
+                        return false;
+                    }
+                    return true;
+                }, "the job holding the VM's lock");
+                vm.map(0x20000, P, late, 0); // takes the object's lock only: listed evicted, not locked
+                assertEquals(1, vm.evicted().stream().filter(l -> l.bo() == late).count());
+            } finally {
+                first.resv().unlock();
+            }
+            assertSucceeds(j, "the job");
+            assertTrue(problems.isEmpty(), problems.toString());
+            Fixture.assertBytes(lateBytes, seen, "the kernel read the late object's bytes");
+        }
+    }
+
+    @Test
     void aPurgedObjectFailsTheJobWithoutRunningTheKernel(Fixture f) {
         MemoryManager mm = f.manager();
         Client c = f.client(mm, "purged");
