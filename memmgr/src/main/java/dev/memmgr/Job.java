@@ -28,6 +28,10 @@ public final class Job {
 
     /**
      * Returns the fence signaled when the kernel starts (or when the job completes unrun).
+     * Scheduled fences of a scheduler signal one at a time, in dispatch order, in whichever
+     * thread dispatches: an {@link Fence#onSignal} action on one may push jobs but must not wait
+     * for another job of the same scheduler to be scheduled or to finish (the thread that would
+     * signal it may be the one running the action).
      *
      * @return the scheduled fence
      */
