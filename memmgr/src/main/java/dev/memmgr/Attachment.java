@@ -9,8 +9,8 @@ import java.lang.foreign.MemorySegment;
  *
  * <p><b>Locking.</b> {@link #map()} and {@link #unmap()} need the buffer's reservation
  * ({@code dmaBuf().resv()}) held by the calling thread, as dma_buf_map_attachment does;
- * {@link #close()} must be called without it (it takes the lock itself if the attachment is still
- * mapped).
+ * {@link #close()} works with or without it (it takes the lock itself if the attachment is still
+ * mapped and the calling thread does not hold it), so a {@link MoveListener} may detach.
  *
  * <p>A static attachment's mapping pins the exporter (one pin per mapped attachment). A dynamic
  * attachment's mapping takes a page use: the exporter may still be evicted, and then its
@@ -86,9 +86,8 @@ public final class Attachment implements AutoCloseable {
 
     /**
      * Detaches: unmaps if still mapped and drops the attachment's reference on the buffer.
-     * Idempotent.
-     *
-     * @throws IllegalStateException if the calling thread holds the buffer's reservation
+     * Idempotent. With or without the buffer's reservation held (a {@link MoveListener} may
+     * call it); without, it takes the reservation if the attachment is mapped.
      */
     @Override
     public void close() {

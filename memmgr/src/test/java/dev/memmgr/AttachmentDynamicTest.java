@@ -153,6 +153,79 @@ class AttachmentDynamicTest {
     }
 
     @Test
+    void aListenerMayDetach(Fixture f) {
+        MemoryManager mm = f.manager();
+        BufferObject e = f.client(mm, "a").create(SIZE);
+        Fixture.fill(e, (byte) 1);
+        DmaBuf buf = e.export();
+        List<Throwable> failures = new ArrayList<>();
+        Recorder r = new Recorder(a -> {
+            try {
+                a.close();
+            } catch (Throwable t) {
+                failures.add(t);
+            }
+        });
+        Attachment d = buf.attach("d", r);
+        map(d);
+        assertEquals(SIZE, mm.reclaim(Long.MAX_VALUE));
+        assertEquals(List.of(), failures, "close inside the listener works");
+        assertEquals(1, r.count());
+        assertFalse(d.isMapped());
+        assertFalse(buf.attachments().contains(d), "detached");
+        assertCounts(e, 2, 0, 0, 0, "the page use dropped once");
+        assertEquals(Residency.EVICTED, e.residency());
+        d.close(); // idempotent
+        assertThrows(IllegalStateException.class, () -> map(d), "a detached attachment does not map");
+    }
+
+    @Test
+    void aListenerThatDropsTheLastReferenceFreesTheObjectInsteadOfEvictingIt(Fixture f) {
+        MemoryManager mm = f.manager();
+        BufferObject e = f.client(mm, "a").create(SIZE);
+        Fixture.fill(e, (byte) 1);
+        DmaBuf buf = e.export();
+        Recorder r = new Recorder(Attachment::close);
+        Attachment d = buf.attach("d", r);
+        map(d);
+        buf.close();
+        e.close(); // the attachment holds the last reference
+        // the object dies in the listener: its frames go with it, not through swap, and
+        // reclaim counts only what it evicted
+        assertEquals(0, mm.reclaim(Long.MAX_VALUE));
+        assertEquals(1, r.count());
+        assertFalse(d.isMapped());
+        MemoryStats stats = mm.stats();
+        assertEquals(stats.capacity(), stats.free(), stats.toString());
+        assertEquals(0, stats.resident(), stats.toString());
+        assertEquals(0, stats.swapUsed(), stats.toString());
+        assertEquals(0, stats.evictions(), stats.toString());
+    }
+
+    @Test
+    void closeWithTheReservationHeldUnmapsAndDetaches(Fixture f) {
+        MemoryManager mm = f.manager();
+        BufferObject e = f.client(mm, "a").create(SIZE);
+        Fixture.fill(e, (byte) 1);
+        DmaBuf buf = e.export();
+        Attachment d = buf.attach("d", x -> { });
+        Attachment s = buf.attach("s");
+        map(d);
+        map(s);
+        buf.resv().lock();
+        try {
+            d.close();
+            s.close();
+            assertFalse(d.isMapped());
+            assertFalse(s.isMapped());
+        } finally {
+            buf.resv().unlock();
+        }
+        assertEquals(List.of(), buf.attachments());
+        assertCounts(e, 2, 0, 0, 0, "page use and pin dropped");
+    }
+
+    @Test
     void aListenerMayMapAndStillEndsUnmapped(Fixture f) {
         MemoryManager mm = f.manager();
         BufferObject e = f.client(mm, "a").create(SIZE);

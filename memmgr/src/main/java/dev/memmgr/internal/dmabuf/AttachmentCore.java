@@ -145,15 +145,19 @@ public final class AttachmentCore {
     }
 
     /**
-     * Detaches (dma_buf_detach): unmaps if still mapped (taking the reservation), forgets the
-     * attachment and drops its reference on the buffer. Idempotent.
-     *
-     * @throws IllegalStateException if the calling thread holds the exporter's reservation
+     * Detaches (dma_buf_detach): unmaps if still mapped (taking the reservation unless this
+     * thread holds it, as a {@link dev.memmgr.MoveListener} does), forgets the attachment and
+     * drops its reference on the buffer. Idempotent. Dropping that reference may free the
+     * exporter; a holder of its reservation can still unlock it.
      */
     public void close() {
         Resv r = exporter().resv();
         if (r.isHeldByCurrentThread()) {
-            throw new IllegalStateException("detach with the DmaBuf's reservation held: detach takes it itself");
+            if (mapped) {
+                unmapHeld();
+            }
+            detachUnmapped();
+            return;
         }
         synchronized (this) {
             if (detached) {
