@@ -105,7 +105,11 @@ final class ShadowObject {
         fromPage[p] = srcPage;
     }
 
-    /** Checks page p's bytes at {@code seg[off, off + pageSize)} against the model: see {@link #check(MemorySegment, long, int, int, int, int)}. */
+    /**
+     * Checks page p's bytes at {@code seg[off, off + pageSize)} against the model.
+     *
+     * @return the offset in the page of the first wrong word, or -1 if the page is right
+     */
     long check(MemorySegment seg, long off, int p) {
         return check(seg, off, contentId(p), stamps[p], contentPage(p), pageSize);
     }

@@ -111,9 +111,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * happen ({@code CORRUPTION:}, {@code UNEXPECTED:} with stack traces); then counts of expected
  * events, a {@code vm:} line with the VM workload's figures, a {@code jobs:} line with the
  * scheduler's (jobs pushed and finished, timeouts, batches, uploads, copies and reads that did their
- * work, page faults checked, bytes the kernels verified, CPU reads after implicit sync, jobs failed as
- * they may by cause, busy objects checked resident, batches evicted between submission and run),
- * and a {@code result:} line, and finally exactly these lines:
+ * work, page faults checked, bytes the kernels verified, CPU reads after implicit sync, jobs failed
+ * as they may by cause, busy objects checked resident, jobs that found objects evicted between
+ * submission and run), and a {@code result:} line, and finally exactly these lines:
  * <pre>
  * ops: N
  * evictions: N
@@ -407,7 +407,7 @@ public final class Stress {
                         + " %d page faults checked, %s verified by kernels, %d CPU reads after implicit sync;"
                         + " failed as expected: %d purged, %d out of memory, %d by a failed dependency, %d skipped after"
                         + " a failed job; %d busy objects checked resident, %d more kept through a reclaim of every"
-                        + " purgeable byte; %d batches evicted between submission and run%n",
+                        + " purgeable byte; %d jobs found objects evicted between submission and run%n",
                 report.jobsPushed.sum(), report.jobsFinished.sum(), report.jobTimeouts.sum(),
                 report.jobBatches.sum(), report.jobUploads.sum(), report.jobCopies.sum(), report.jobReads.sum(),
                 report.jobFaults.sum(), Sizes.format(report.jobBytesVerified.sum()), report.jobCpuReads.sum(),

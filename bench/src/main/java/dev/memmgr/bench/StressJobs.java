@@ -17,6 +17,7 @@ import dev.memmgr.VmBo;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -36,8 +37,10 @@ import java.util.concurrent.TimeoutException;
  * with {@code reads} or {@code writes}, so implicit sync orders jobs that share an object one of
  * them writes, and the objects are busy from the push. CHAINED: nothing declared; each job depends
  * on the one before (explicit fences); the objects are not busy until the scheduler has locked,
- * validated and fenced the VM, so the shrinker may evict them between submission and run (counted
- * when seen), and validate must swap them back in. A third of the batches wait for a gate the
+ * validated and fenced the VM, so the shrinker may evict them between submission and run, and
+ * validate must swap them back in (counted: a job that succeeded although an object resident at
+ * its push was evicted when its scheduled fence signaled, just before the scheduler's
+ * validate). A third of the batches wait for a gate the
  * worker opens at its next VM step (the first job depends on it, and the entity starts its jobs in
  * order). While a gated IMPLICIT batch waits, its objects are busy for sure: the worker marks one
  * that a job writes DONTNEED, reclaims every purgeable byte, and the object must still be there
@@ -97,9 +100,8 @@ final class StressJobs {
     /** One buffer per job of a batch, off-heap and shared (kernels run on the scheduler's threads). */
     private final MemorySegment[] buffers = new MemorySegment[MAX_BATCH];
     private final List<VmJob> batch = new ArrayList<>(MAX_BATCH);
-    /** The gate of a gated CHAINED batch (null when none), and its objects that were resident at push. */
+    /** The gate of a gated batch (null when none). */
     private Fence gate;
-    private final List<BufferObject> gatedResident = new ArrayList<>();
     private boolean draining;
     private int batches;
     /** The range the last {@code pick...Range} chose: first VA page and length. */
@@ -148,14 +150,6 @@ final class StressJobs {
         }
         if (gate != null && implicit) {
             probeBusy();
-        } else if (gate != null) {
-            for (VmJob j : batch) {
-                for (BufferObject bo : j.objects) {
-                    if (bo.residency() == Residency.RESIDENT && !gatedResident.contains(bo)) {
-                        gatedResident.add(bo);
-                    }
-                }
-            }
         }
         if (implicit && gate == null && rnd.nextBoolean()) {
             readAfterImplicitSync();
@@ -325,9 +319,34 @@ final class StressJobs {
         if (rnd.nextInt(4) == 0) {
             b.credits(2);
         }
+        BufferObject[] resident = implicit ? null : resident(j.objects);
         j.job = run.gpu.push(b, null);
+        if (resident != null) {
+            // signals at dispatch, before the scheduler locks and validates the VM
+            j.job.scheduled().onSignal(() -> j.evictedBeforeStart = evictedAny(resident));
+        }
         j.apply();
         batch.add(j);
+    }
+
+    private static BufferObject[] resident(BufferObject[] objects) {
+        BufferObject[] out = new BufferObject[objects.length];
+        int n = 0;
+        for (BufferObject bo : objects) {
+            if (bo.residency() == Residency.RESIDENT) {
+                out[n++] = bo;
+            }
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    private static boolean evictedAny(BufferObject[] objects) {
+        for (BufferObject bo : objects) {
+            if (bo.residency() == Residency.EVICTED) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Waits for the writers of a range a job of the batch writes (implicit sync) and reads it through the VM. */
@@ -424,13 +443,6 @@ final class StressJobs {
         if (gate == null) {
             return;
         }
-        for (BufferObject bo : gatedResident) {
-            if (bo.residency() == Residency.EVICTED) {
-                report.jobEvictedBeforeRun.increment();
-                break;
-            }
-        }
-        gatedResident.clear();
         gate.signal();
         gate = null;
     }
@@ -447,6 +459,9 @@ final class StressJobs {
     private boolean judge(VmJob j, int index) {
         Throwable e = j.job.finished().error().orElse(null);
         if (e == null) {
+            if (j.evictedBeforeStart) {
+                report.jobEvictedBeforeRun.increment(); // and checked resident at its start: validate swapped it in
+            }
             switch (j.kind) {
                 case UPLOAD -> report.jobUploads.increment();
                 case COPY -> report.jobCopies.increment();

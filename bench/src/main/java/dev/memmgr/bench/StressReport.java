@@ -76,7 +76,10 @@ final class StressReport {
     final LongAdder jobBusyChecks = new LongAdder();
     /** Busy objects of gated batches, marked DONTNEED, that a reclaim of every purgeable byte left alone. */
     final LongAdder jobBusyProbes = new LongAdder();
-    /** Gated batches whose objects were evicted between submission and run (validate swapped them in). */
+    /**
+     * Jobs that succeeded though an object resident at their push was evicted before they started
+     * (validate swapped it in).
+     */
     final LongAdder jobEvictedBeforeRun = new LongAdder();
     private final AtomicLong corruptions = new AtomicLong();
     private final AtomicLong unexpected = new AtomicLong();

@@ -370,7 +370,10 @@ final class StressVm {
         }
     }
 
-    /** Closes the VM and the worker's objects (after a reported failure: the model may be wrong; jobs drained first) and starts anew. */
+    /**
+     * Closes the VM and the worker's objects (after a reported failure: the model may be wrong) and
+     * starts anew; the jobs of the last batch are waited for first.
+     */
     void reset() {
         jobs.drain();
         report.vmResets.increment();

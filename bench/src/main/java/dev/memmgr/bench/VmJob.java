@@ -95,6 +95,8 @@ final class VmJob implements GpuKernel {
     Job job;
     /** The kernel began to write: after a failure the pages written may hold old or new content. */
     volatile boolean writing;
+    /** An object resident at push was evicted when the job's scheduled fence signaled (before validate). */
+    volatile boolean evictedBeforeStart;
 
     /**
      * A snapshot of the model for a job over {@code pages} VA pages.
