@@ -2,18 +2,15 @@ package dev.memmgr.bench;
 
 import dev.memmgr.BufferObject;
 import dev.memmgr.Entity;
-import dev.memmgr.Exec;
 import dev.memmgr.Fence;
 import dev.memmgr.FenceUsage;
 import dev.memmgr.GpuOutOfMemoryException;
 import dev.memmgr.GpuPageFaultException;
-import dev.memmgr.GpuVm;
 import dev.memmgr.Job;
 import dev.memmgr.Madvise;
 import dev.memmgr.Priority;
 import dev.memmgr.PurgedException;
 import dev.memmgr.Residency;
-import dev.memmgr.VmBo;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -28,9 +25,8 @@ import java.util.concurrent.TimeoutException;
  * The GPU work of one stress worker's VM, as jobs of the run's scheduler ({@link StressGpu}). The
  * JOBS operation of {@link StressVm} pushes a batch of one to four {@link VmJob}s (uploads,
  * copies, reads, and last maybe a fault) that run through the VM on the scheduler's threads while
- * the worker goes on with table operations; the SUBMIT operation is a submission by hand, as a
- * driver makes it before its job runs: lockAll, validate, and a job's finished fence on the VM and
- * its external objects.
+ * the worker goes on with table operations ({@link VmSubmission} is the SUBMIT operation, a
+ * submission by hand).
  *
  * <h2>Batches</h2>
  * Two kinds, drawn at random. IMPLICIT (two in three): every job declares each object it touches
@@ -84,7 +80,6 @@ final class StressJobs {
     //                                        UPLOAD COPY READ FAULT
     private static final int[] KIND_WEIGHTS = {35, 30, 25, 10};
     private static final int KIND_TOTAL = 100;
-    private static final FenceUsage[] OBJECT_USAGES = {FenceUsage.READ, FenceUsage.WRITE};
 
     private final Stress run;
     private final StressVm owner;
@@ -516,82 +511,5 @@ final class StressJobs {
             }
         }
         return false;
-    }
-
-    // ---- a submission by hand ---------------------------------------------------------------
-
-    /**
-     * SUBMIT: what a driver does before its job runs: lockAll (the VM's reservation first, then
-     * exactly the external objects' and the extras'), validate (every mapped object that is not
-     * purged is then resident or never populated, and not listed evicted), then a job's finished
-     * fence on the VM (BOOKKEEP) and on every external object (READ or WRITE).
-     */
-    void submit() {
-        drain();
-        GpuVm vm = owner.vm();
-        VmModel.Bound extra = rnd.nextInt(4) == 0 ? model.pick(rnd, false, false) : null;
-        BufferObject[] extras = extra != null && extra.handleOpen ? new BufferObject[] {extra.s.bo} : new BufferObject[0];
-        boolean purged = false;
-        try (Exec e = vm.lockAll(extras)) {
-            String wrongLocks = model.checkLocks(e.locked(), vm.resv(), extras);
-            if (wrongLocks != null) {
-                report.violation(name + ": vm " + wrongLocks);
-            }
-            report.vmValidates.increment();
-            if (!vm.evicted().isEmpty()) {
-                report.vmValidatesEvicted.increment();
-            }
-            try {
-                vm.validate();
-            } catch (PurgedException pe) {
-                purged = true;
-                checkPurgedListed(vm, pe);
-            } catch (GpuOutOfMemoryException oom) {
-                report.gpuOutOfMemory.increment();
-                return;
-            }
-            for (VmModel.Bound b : model.bound) {
-                Residency r = b == null || !b.linked ? null : b.s.bo.residency();
-                if (r != null && r != Residency.PURGED && (r == Residency.EVICTED
-                        || vm.vmBo(b.s.bo).map(VmBo::evicted).orElse(true))) {
-                    report.violation(name + ": " + b.s + " after validate() under lockAll: " + r + ", VmBo "
-                            + vm.vmBo(b.s.bo).map(v -> v.evicted() ? "evicted" : "not evicted").orElse("missing"));
-                }
-            }
-            Fence fence = run.gpu.sleepJob(fenceQueue, rnd, name);
-            fence.onSignal(report::fenceSignaled);
-            vm.resv().addFence(fence, FenceUsage.BOOKKEEP);
-            for (VmBo v : vm.externalObjects()) {
-                v.bo().resv().addFence(fence, OBJECT_USAGES[rnd.nextInt(OBJECT_USAGES.length)]);
-            }
-            report.fencesAttached.increment();
-        }
-        if (purged) {
-            owner.retirePurged();
-        }
-    }
-
-    /** validate threw PurgedException: every object it left listed must be a purged DONTNEED one. */
-    private void checkPurgedListed(GpuVm vm, PurgedException pe) {
-        boolean found = false;
-        for (VmBo v : vm.evicted()) {
-            int slot = model.slotOf(v.bo());
-            Object what = slot < 0 ? v.bo() : model.bound[slot].s;
-            boolean isPurged = v.bo().residency() == Residency.PURGED;
-            if (slot >= 0 && model.bound[slot].s.dontNeed && isPurged) {
-                found = true;
-                report.purgedSeen.increment();
-            } else if (isPurged) {
-                report.corruption(name + ": " + what + " is purged but was never marked DONTNEED (validate: "
-                        + pe.getMessage() + ")");
-            } else {
-                report.violation(name + ": validate threw PurgedException (" + pe.getMessage() + ") and left " + what
-                        + " listed evicted, " + v.bo().residency());
-            }
-        }
-        if (!found) {
-            report.corruption(name + ": validate threw PurgedException (" + pe.getMessage() + ") with no purged"
-                    + " DONTNEED object listed evicted");
-        }
     }
 }

@@ -32,9 +32,9 @@ import java.util.SplittableRandom;
  * the claim goes).
  *
  * <p><b>GPU work</b> ({@link StressJobs}): batches of jobs that upload, copy and read through the
- * VM on the run's scheduler, every byte checked; and submissions by hand ({@code lockAll},
- * {@code validate}, a job's fence). Every operation first waits for the worker's last batch
- * ({@link StressJobs#drain()}), so nothing changes the VM under a job.
+ * VM on the run's scheduler, every byte checked; and submissions by hand ({@link VmSubmission}:
+ * {@code lockAll}, {@code validate}, a job's fence). Every operation first waits for the worker's
+ * last batch ({@link StressJobs#drain()}), so nothing changes the VM under a job.
  *
  * <p><b>Failures.</b> A wrong byte, or content lost without DONTNEED, is a corruption; a wrong op,
  * page table entry, link, reference count or lock set, a fault where the model says mapped or
@@ -58,6 +58,7 @@ final class StressVm {
     private final VmAccess access;
     /** The worker's GPU jobs through this VM, and its fence queue. */
     final StressJobs jobs;
+    private final VmSubmission submission;
     private final long maxObject;
     private long boundBytes;
     private int vms;
@@ -74,6 +75,7 @@ final class StressVm {
         this.model = new VmModel(run.pageSize, (int) Math.min(2048, Math.max(64, budgetPages / 4)));
         this.access = new VmAccess(this, model, report, name, rnd, scratch);
         this.jobs = new StressJobs(run, this, model, access, name, rnd);
+        this.submission = new VmSubmission(run, this, model, name, rnd);
         this.maxObject = Math.min(run.workload.max(Workload.Kind.VM), Math.max(1, budgetPages / 2) * run.pageSize);
         this.vm = newVm();
     }
@@ -124,7 +126,7 @@ final class StressVm {
                 case OBJECT_WRITE -> access.objectWriteOp();
                 case MADVISE -> madviseOp();
                 case CLOSE -> closeOp();
-                case SUBMIT -> jobs.submit();
+                case SUBMIT -> submission.submit();
                 case CHECK -> checkOp();
                 case SHARED -> sharedOp();
                 case JOBS -> {
@@ -463,7 +465,7 @@ final class StressVm {
             report.vmBorrowed.increment();
             access.readAndCheck(first, n, "vm read of a table object");
             if (model.bound[VmModel.BORROWED] == b && rnd.nextInt(3) == 0) {
-                jobs.submit();
+                submission.submit();
             }
             if (model.bound[VmModel.BORROWED] == b) {
                 unmap(first, n);
