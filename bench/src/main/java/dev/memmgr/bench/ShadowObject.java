@@ -15,6 +15,12 @@ import java.lang.foreign.ValueLayout;
  * <p>Page content for stamp s != 0: the 8-byte little-endian words {@code w[i] = seed(id, s, p)
  * + i * STEP}. Any shifted, stale, swapped or foreign page differs in its first word already.
  *
+ * <p>Copies: a GPU copy job ({@link VmJob}) puts another page's content in a page: then the page's
+ * content key is that page's {@code (id, stamp, page)}, kept in two arrays made at the first copy
+ * (8 more bytes per page, only for objects that received a copy). {@link #check(MemorySegment,
+ * long, int)} and {@link #expectedWord(int, long)} follow them; a write with a new stamp makes the
+ * page the object's own again.
+ *
  * <p>Not thread-safe by itself: the stress tool's slot claims order every access (fields are
  * written only under an exclusive claim, read under a shared or exclusive one).
  */
@@ -32,6 +38,10 @@ final class ShadowObject {
     final int[] stamps;
     /** The last stamp handed out. */
     int lastStamp;
+    /** Per page, the id of the object whose pattern a copy put there (0: the page's own); null until the first copy. */
+    private int[] fromId;
+    /** Per page with {@code fromId != 0}, the page of that object whose pattern it holds. */
+    private int[] fromPage;
     /** madvise(DONTNEED) in force: the content may be purged (then reads throw PurgedException). */
     boolean dontNeed;
     /**
@@ -60,6 +70,53 @@ final class ShadowObject {
     /** Records that pages [first, first + n) now hold stamp s. */
     void wrote(int first, int n, int s) {
         java.util.Arrays.fill(stamps, first, first + n, s);
+        if (fromId != null) {
+            java.util.Arrays.fill(fromId, first, first + n, 0);
+        }
+    }
+
+    /** @return the id of the object whose pattern page p holds (its own unless a copy put another there) */
+    int contentId(int p) {
+        return fromId == null || fromId[p] == 0 ? id : fromId[p];
+    }
+
+    /** @return the page whose pattern page p holds */
+    int contentPage(int p) {
+        return fromId == null || fromId[p] == 0 ? p : fromPage[p];
+    }
+
+    /**
+     * Records that page p now holds the pattern of page {@code srcPage} of object {@code srcId} at
+     * stamp {@code stamp} (a copy, or an undone copy); stamp 0 means zeros.
+     */
+    void setContent(int p, int srcId, int stamp, int srcPage) {
+        stamps[p] = stamp;
+        if (srcId == id && srcPage == p) {
+            if (fromId != null) {
+                fromId[p] = 0;
+            }
+            return;
+        }
+        if (fromId == null) {
+            fromId = new int[pages];
+            fromPage = new int[pages];
+        }
+        fromId[p] = srcId;
+        fromPage[p] = srcPage;
+    }
+
+    /**
+     * Checks page p's bytes at {@code seg[off, off + pageSize)} against the model.
+     *
+     * @return the offset in the page of the first wrong word, or -1 if the page is right
+     */
+    long check(MemorySegment seg, long off, int p) {
+        return check(seg, off, contentId(p), stamps[p], contentPage(p), pageSize);
+    }
+
+    /** @return the word page p must hold at byte {@code offsetInPage} */
+    long expectedWord(int p, long offsetInPage) {
+        return expectedWord(contentId(p), stamps[p], contentPage(p), offsetInPage);
     }
 
     @Override

@@ -47,8 +47,12 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * <li>write a page-aligned range or the whole object (after {@code awaitIdle(READ)}); a write
  *     that throws GpuOutOfMemoryException must leave the old content, which is then verified;</li>
  * <li>upload: vmap and write a range through {@code Vmap.segment()};</li>
- * <li>attach a fence (with or without the reservation locked) of a random usage; the "GPU"
- *     thread ({@link GpuQueue}) signals it 0.1..2 ms later; until then the object is busy;</li>
+ * <li>fence: a job of the "GPU" ({@link StressGpu}: the run's {@link dev.memmgr.GpuScheduler},
+ *     4 credits, a 10 s timeout) that sleeps 0.1..2 ms; it declares that it reads or writes the
+ *     object (implicit sync attaches its finished fence at push, and the kernel checks the
+ *     shrinker leaves the busy object resident), or its fence is attached by hand with KERNEL or
+ *     BOOKKEEP usage, with or without the reservation locked; until it signals the object is
+ *     busy;</li>
  * <li>lookup by handle (must return the same instance), retain / getPages / putPages / release;</li>
  * <li>madvise: DONTNEED, later WILLNEED: retained means the whole object is verified at once;
  *     not retained means purged: residency PURGED, read, write and getPages throw
@@ -68,8 +72,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * capacity over all workers) over existing mappings, unmap ranges or whole objects, read and
  * write through the VM with every byte checked, access unmapped addresses (a fault at the first
  * unmapped byte, nothing copied), DONTNEED, WILLNEED and close handles of mapped objects, submit
- * ({@code lockAll}, {@code validate}, a fence), check the page table, or bind a range of a table
- * object under a shared claim for one read.
+ * ({@code lockAll}, {@code validate}, a job's fence), check the page table, or bind a range of a
+ * table object under a shared claim for one read; or push a batch of jobs ({@link StressJobs}) that
+ * upload, copy and read through the VM on the scheduler's threads (and one that must fault), every
+ * byte checked against a snapshot of the model, their failures classified.
  * Workers claim a slot without blocking (shared for reads, pins, fences, lookups; exclusive for
  * writes, uploads, madvise and close; a busy slot is skipped), so several threads pin and read one
  * object at once while the model stays exact. Under an exclusive claim the object's counts must
@@ -100,11 +106,14 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * The settings and the seed first (repeat a run with {@code --seed}); once a second a progress
  * line labelled with its second (1, 2, 3, ...: a late line comes late, it is never repeated or
  * skipped) with ops/s, resident, evicted and swap used from {@code MemoryManager.stats()}, the
- * live working set, evictions, swap-ins, purges, GpuOutOfMemoryExceptions, and the VM maps,
- * unmaps, reads checked and validates so far; failures as they
+ * live working set, evictions, swap-ins, purges, GpuOutOfMemoryExceptions, the VM maps,
+ * unmaps, reads checked and validates, and the jobs finished so far; failures as they
  * happen ({@code CORRUPTION:}, {@code UNEXPECTED:} with stack traces); then counts of expected
- * events, a {@code vm:} line with the VM workload's figures, and a {@code result:} line, and
- * finally exactly these lines:
+ * events, a {@code vm:} line with the VM workload's figures, a {@code jobs:} line with the
+ * scheduler's (jobs pushed and finished, timeouts, batches, uploads, copies and reads that did their
+ * work, page faults checked, bytes the kernels verified, CPU reads after implicit sync, jobs failed
+ * as they may by cause, busy objects checked resident, jobs that found objects evicted between
+ * submission and run), and a {@code result:} line, and finally exactly these lines:
  * <pre>
  * ops: N
  * evictions: N
@@ -123,7 +132,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * 0: clean. 1: any corruption or unexpected result or exception (anything but
  * GpuOutOfMemoryException, which is expected when everything is pinned, busy or locked, and
  * PurgedException on DONTNEED objects, both counted and printed separately), including
- * OutOfMemoryError. 2: bad options (a message and the usage on stderr; nothing runs). 3: the
+ * OutOfMemoryError, a job that times out, is cancelled or never signals. 2: bad options (a message and the usage on stderr; nothing runs). 3: the
  * watchdog: no operation completed for 10 s; then every thread's stack with the locks held is
  * printed ({@code ThreadMXBean.dumpAllThreads}) and the JVM halts.
  *
@@ -186,7 +195,7 @@ public final class Stress {
     final Client[] clients;
     final Workload workload;
     final StressReport report;
-    final GpuQueue gpu;
+    final StressGpu gpu;
     final SharingWorkload sharing;
     final AtomicReferenceArray<ShadowObject> slots;
     /** Per slot: 0 free, n > 0 shared by n threads, -1 exclusive. */
@@ -205,7 +214,7 @@ public final class Stress {
         this.pageSize = mm.pageSize();
         this.workload = workload;
         this.report = report;
-        this.gpu = new GpuQueue(report);
+        this.gpu = new StressGpu(report);
         this.sharing = new SharingWorkload(mm, report);
         this.slots = new AtomicReferenceArray<>(objects);
         this.claims = new AtomicIntegerArray(objects);
@@ -300,7 +309,6 @@ public final class Stress {
                         + ", seed " + o.seed(),
                 swapDir::delete, out);
         watchdog.start();
-        s.gpu.start();
         StressWorker[] workers = new StressWorker[o.threads()];
         Thread[] threads = new Thread[o.threads()];
         for (int i = 0; i < workers.length; i++) {
@@ -348,11 +356,7 @@ public final class Stress {
             pin.add(workers[i].pinLatency);
             read.add(workers[i].readLatency);
         }
-        try {
-            s.gpu.stop();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        s.gpu.close(); // every job finished, then the entities and the scheduler closed
         long ops = report.ops.sum();
         double seconds = (System.nanoTime() - start) / 1e9;
 
@@ -399,6 +403,17 @@ public final class Stress {
                 report.vmReads.sum(), report.vmWrites.sum(), report.vmValidates.sum(), report.vmValidatesEvicted.sum(),
                 report.vmFaults.sum(), report.vmBorrowed.sum(),
                 report.vmClosedMapped.sum(), report.vmFreedByUnmap.sum(), report.vmResets.sum());
+        out.printf("jobs: %d pushed, %d finished, %d timeouts; %d batches through VMs: %d uploads, %d copies, %d reads,"
+                        + " %d page faults checked, %s verified by kernels, %d CPU reads after implicit sync;"
+                        + " failed as expected: %d purged, %d out of memory, %d by a failed dependency, %d skipped after"
+                        + " a failed job; %d busy objects checked resident, %d more kept through a reclaim of every"
+                        + " purgeable byte; %d jobs found objects evicted between submission and run%n",
+                report.jobsPushed.sum(), report.jobsFinished.sum(), report.jobTimeouts.sum(),
+                report.jobBatches.sum(), report.jobUploads.sum(), report.jobCopies.sum(), report.jobReads.sum(),
+                report.jobFaults.sum(), Sizes.format(report.jobBytesVerified.sum()), report.jobCpuReads.sum(),
+                report.jobFailedPurged.sum(), report.jobFailedOom.sum(), report.jobFailedDependency.sum(),
+                report.jobSkipped.sum(), report.jobBusyChecks.sum(), report.jobBusyProbes.sum(),
+                report.jobEvictedBeforeRun.sum());
         out.println(s.sharing.summary());
         out.printf("unexpected: %d%n", report.unexpected());
         out.printf("result: %s (seed %d)%n", failures == 0 && stoppedEarly == null ? "OK" : "FAILED", o.seed());
@@ -423,12 +438,13 @@ public final class Stress {
         MemoryStats st = s.mm.stats();
         out.printf(Locale.ROOT,
                 "[%4d s] %8.0f ops/s  resident %9s  evicted %9s  swap used %9s  live %4d objects %9s"
-                        + "  evictions %d swapIns %d purges %d oom %d  vm maps %d unmaps %d reads %d validates %d%n",
+                        + "  evictions %d swapIns %d purges %d oom %d  vm maps %d unmaps %d reads %d validates %d"
+                        + "  jobs %d%n",
                 second, opsPerSecond, Sizes.format(st.resident()),
                 Sizes.format(st.evicted()), Sizes.format(st.swapUsed()), s.liveObjects.get(),
                 Sizes.format(s.liveBytes.get()), st.evictions(), st.swapIns(), st.purges(),
                 s.report.gpuOutOfMemory.sum(), s.report.vmMaps.sum(), s.report.vmUnmaps.sum(), s.report.vmReads.sum(),
-                s.report.vmValidates.sum());
+                s.report.vmValidates.sum(), s.report.jobsFinished.sum());
     }
 
     private static void sleepMillis(long ms) {

@@ -46,6 +46,41 @@ final class StressReport {
     final LongAdder vmFreedByUnmap = new LongAdder();
     /** VMs closed and started anew after an unexpected result (each is also counted as unexpected). */
     final LongAdder vmResets = new LongAdder();
+    // the GPU scheduler (StressGpu, StressJobs, VmJob)
+    final LongAdder jobsPushed = new LongAdder();
+    /** Jobs whose finished fence signaled, whatever the outcome. */
+    final LongAdder jobsFinished = new LongAdder();
+    /** Jobs that ran past the scheduler's timeout (each also counted as unexpected). */
+    final LongAdder jobTimeouts = new LongAdder();
+    /** Batches of jobs pushed through the workers' VMs. */
+    final LongAdder jobBatches = new LongAdder();
+    /** VM jobs that did their work: uploads, copies (source bytes all right), reads (all bytes right). */
+    final LongAdder jobUploads = new LongAdder();
+    final LongAdder jobCopies = new LongAdder();
+    final LongAdder jobReads = new LongAdder();
+    /** Jobs that accessed unmapped VA and failed with the page fault they must. */
+    final LongAdder jobFaults = new LongAdder();
+    /** Bytes checked by kernels (read jobs and copy sources); also in {@link #bytesVerified}. */
+    final LongAdder jobBytesVerified = new LongAdder();
+    /** CPU reads through a VM, after awaitIdle(WRITE), of what a batch's jobs had just written. */
+    final LongAdder jobCpuReads = new LongAdder();
+    // VM jobs that failed as they may, by cause
+    /** validate() found a purged DONTNEED object in the VM. */
+    final LongAdder jobFailedPurged = new LongAdder();
+    final LongAdder jobFailedOom = new LongAdder();
+    /** Failed unrun with the error of a job they depend on (the scheduler's error propagation). */
+    final LongAdder jobFailedDependency = new LongAdder();
+    /** The kernel found that an earlier job writing its objects had failed, and did nothing. */
+    final LongAdder jobSkipped = new LongAdder();
+    /** Fence jobs whose table object was checked to stay resident while the kernel ran (busy: not evicted). */
+    final LongAdder jobBusyChecks = new LongAdder();
+    /** Busy objects of gated batches, marked DONTNEED, that a reclaim of every purgeable byte left alone. */
+    final LongAdder jobBusyProbes = new LongAdder();
+    /**
+     * Jobs that succeeded though an object resident at their push was evicted before they started
+     * (validate swapped it in).
+     */
+    final LongAdder jobEvictedBeforeRun = new LongAdder();
     private final AtomicLong corruptions = new AtomicLong();
     private final AtomicLong unexpected = new AtomicLong();
     private int printedCorruptions;

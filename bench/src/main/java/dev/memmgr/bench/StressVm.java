@@ -1,14 +1,9 @@
 package dev.memmgr.bench;
 
 import dev.memmgr.BufferObject;
-import dev.memmgr.Exec;
-import dev.memmgr.Fence;
-import dev.memmgr.FenceUsage;
-import dev.memmgr.GpuOutOfMemoryException;
 import dev.memmgr.GpuVa;
 import dev.memmgr.GpuVm;
 import dev.memmgr.Madvise;
-import dev.memmgr.PurgedException;
 import dev.memmgr.Residency;
 import dev.memmgr.VaOp;
 import dev.memmgr.VmBo;
@@ -36,11 +31,10 @@ import java.util.SplittableRandom;
  * table object for their duration, under a shared claim of its slot (only reads; unbound before
  * the claim goes).
  *
- * <p><b>Submissions.</b> {@code try (Exec e = vm.lockAll()) { vm.validate(); ... }} as a GPU
- * submission does: the locks must be the VM's reservation first, then exactly the external
- * objects' and the extras'; after validate every mapped object that is not purged is resident
- * (or never populated) and not listed evicted; one fence then goes on the VM (BOOKKEEP) and on
- * every external object, signaled by the GPU thread.
+ * <p><b>GPU work</b> ({@link StressJobs}): batches of jobs that upload, copy and read through the
+ * VM on the run's scheduler, every byte checked; and submissions by hand ({@link VmSubmission}:
+ * {@code lockAll}, {@code validate}, a job's fence). Every operation first waits for the worker's
+ * last batch ({@link StressJobs#drain()}), so nothing changes the VM under a job.
  *
  * <p><b>Failures.</b> A wrong byte, or content lost without DONTNEED, is a corruption; a wrong op,
  * page table entry, link, reference count or lock set, a fault where the model says mapped or
@@ -48,13 +42,12 @@ import java.util.SplittableRandom;
  * the VM and the objects are closed and a new VM starts ({@code resets} in the summary).
  */
 final class StressVm {
-    private enum Op { MAP, UNMAP, UNMAP_OBJECT, READ, FAULT, WRITE, OBJECT_WRITE, MADVISE, CLOSE, SUBMIT, CHECK, SHARED }
+    private enum Op { MAP, UNMAP, UNMAP_OBJECT, READ, FAULT, WRITE, OBJECT_WRITE, MADVISE, CLOSE, SUBMIT, CHECK, SHARED, JOBS }
 
-    //                                     MAP UNMAP UNMAP_OBJ READ FAULT WRITE OBJ_WRITE MADV CLOSE SUBMIT CHECK SHARED
-    private static final int[] WEIGHTS = {30, 12, 3, 20, 4, 8, 4, 4, 3, 6, 3, 5};
+    //                                     MAP UNMAP UNMAP_OBJ READ FAULT WRITE OBJ_WRITE MADV CLOSE SUBMIT CHECK SHARED JOBS
+    private static final int[] WEIGHTS = {30, 12, 3, 20, 4, 8, 4, 4, 3, 6, 3, 5, 16};
     private static final int WEIGHT_TOTAL = Arrays.stream(WEIGHTS).sum();
     private static final Op[] OPS = Op.values();
-    private static final FenceUsage[] OBJECT_USAGES = {FenceUsage.READ, FenceUsage.WRITE};
 
     private final Stress run;
     private final StressWorker worker;
@@ -63,6 +56,9 @@ final class StressVm {
     private final SplittableRandom rnd;
     private final VmModel model;
     private final VmAccess access;
+    /** The worker's GPU jobs through this VM, and its fence queue. */
+    final StressJobs jobs;
+    private final VmSubmission submission;
     private final long maxObject;
     private long boundBytes;
     private int vms;
@@ -78,6 +74,8 @@ final class StressVm {
         // dense (a quarter of the budget): most maps land on mappings and cut them
         this.model = new VmModel(run.pageSize, (int) Math.min(2048, Math.max(64, budgetPages / 4)));
         this.access = new VmAccess(this, model, report, name, rnd, scratch);
+        this.jobs = new StressJobs(run, this, model, access, name, rnd);
+        this.submission = new VmSubmission(run, this, model, name, rnd);
         this.maxObject = Math.min(run.workload.max(Workload.Kind.VM), Math.max(1, budgetPages / 2) * run.pageSize);
         this.vm = newVm();
     }
@@ -101,6 +99,7 @@ final class StressVm {
         }
         Op op = OPS[k];
         try {
+            jobs.drain();
             switch (op) {
                 case MAP -> mapOp();
                 case UNMAP -> {
@@ -127,9 +126,14 @@ final class StressVm {
                 case OBJECT_WRITE -> access.objectWriteOp();
                 case MADVISE -> madviseOp();
                 case CLOSE -> closeOp();
-                case SUBMIT -> submit();
+                case SUBMIT -> submission.submit();
                 case CHECK -> checkOp();
                 case SHARED -> sharedOp();
+                case JOBS -> {
+                    if (!jobs.batchOp()) {
+                        mapOp();
+                    }
+                }
             }
         } catch (RuntimeException | Error e) {
             report.unexpected(name + ": vm " + op + " in " + vm, e);
@@ -344,6 +348,7 @@ final class StressVm {
 
     /** Unbinds and closes the worker's purged objects (a borrowed one is its slot's business). */
     void retirePurged() {
+        jobs.drain();
         for (int i = 0; i < VmModel.MAX_OBJECTS; i++) {
             VmModel.Bound b = model.bound[i];
             if (b != null && b.s.dontNeed && b.s.bo.residency() == Residency.PURGED) {
@@ -367,8 +372,12 @@ final class StressVm {
         }
     }
 
-    /** Closes the VM and the worker's objects (after a reported failure: the model may be wrong) and starts anew. */
+    /**
+     * Closes the VM and the worker's objects (after a reported failure: the model may be wrong) and
+     * starts anew; the jobs of the last batch are waited for first.
+     */
     void reset() {
+        jobs.drain();
         report.vmResets.increment();
         try {
             vm.close();
@@ -391,75 +400,6 @@ final class StressVm {
     }
 
     // ---- submission and checks ----------------------------------------------------------------
-
-    /** lockAll, validate, fence: what a GPU submission does before its job runs. */
-    private void submit() {
-        VmModel.Bound extra = rnd.nextInt(4) == 0 ? model.pick(rnd, false, false) : null;
-        BufferObject[] extras = extra != null && extra.handleOpen ? new BufferObject[] {extra.s.bo} : new BufferObject[0];
-        boolean purged = false;
-        try (Exec e = vm.lockAll(extras)) {
-            String wrongLocks = model.checkLocks(e.locked(), vm.resv(), extras);
-            if (wrongLocks != null) {
-                report.violation(name + ": vm " + wrongLocks);
-            }
-            report.vmValidates.increment();
-            if (!vm.evicted().isEmpty()) {
-                report.vmValidatesEvicted.increment();
-            }
-            try {
-                vm.validate();
-            } catch (PurgedException pe) {
-                purged = true;
-                checkPurgedListed(pe);
-            } catch (GpuOutOfMemoryException oom) {
-                report.gpuOutOfMemory.increment();
-                return;
-            }
-            for (VmModel.Bound b : model.bound) {
-                Residency r = b == null || !b.linked ? null : b.s.bo.residency();
-                if (r != null && r != Residency.PURGED && (r == Residency.EVICTED
-                        || vm.vmBo(b.s.bo).map(VmBo::evicted).orElse(true))) {
-                    report.violation(name + ": " + b.s + " after validate() under lockAll: " + r + ", VmBo "
-                            + vm.vmBo(b.s.bo).map(v -> v.evicted() ? "evicted" : "not evicted").orElse("missing"));
-                }
-            }
-            Fence fence = new Fence();
-            fence.onSignal(report::fenceSignaled);
-            vm.resv().addFence(fence, FenceUsage.BOOKKEEP);
-            for (VmBo v : vm.externalObjects()) {
-                v.bo().resv().addFence(fence, OBJECT_USAGES[rnd.nextInt(OBJECT_USAGES.length)]);
-            }
-            report.fencesAttached.increment();
-            run.gpu.submit(fence, 100_000 + rnd.nextInt(1_900_000));
-        }
-        if (purged) {
-            retirePurged();
-        }
-    }
-
-    /** validate threw PurgedException: every object it left listed must be a purged DONTNEED one. */
-    private void checkPurgedListed(PurgedException pe) {
-        boolean found = false;
-        for (VmBo v : vm.evicted()) {
-            int slot = model.slotOf(v.bo());
-            Object what = slot < 0 ? v.bo() : model.bound[slot].s;
-            boolean isPurged = v.bo().residency() == Residency.PURGED;
-            if (slot >= 0 && model.bound[slot].s.dontNeed && isPurged) {
-                found = true;
-                report.purgedSeen.increment();
-            } else if (isPurged) {
-                report.corruption(name + ": " + what + " is purged but was never marked DONTNEED (validate: "
-                        + pe.getMessage() + ")");
-            } else {
-                report.violation(name + ": validate threw PurgedException (" + pe.getMessage() + ") and left " + what
-                        + " listed evicted, " + v.bo().residency());
-            }
-        }
-        if (!found) {
-            report.corruption(name + ": validate threw PurgedException (" + pe.getMessage() + ") with no purged"
-                    + " DONTNEED object listed evicted");
-        }
-    }
 
     /** find() of random pages, sometimes mappings(), externalObjects() and a VmBo's mappings against the model. */
     private void checkOp() {
@@ -525,7 +465,7 @@ final class StressVm {
             report.vmBorrowed.increment();
             access.readAndCheck(first, n, "vm read of a table object");
             if (model.bound[VmModel.BORROWED] == b && rnd.nextInt(3) == 0) {
-                submit();
+                submission.submit();
             }
             if (model.bound[VmModel.BORROWED] == b) {
                 unmap(first, n);
@@ -550,6 +490,7 @@ final class StressVm {
      */
     void finish() {
         try {
+            jobs.drain();
             for (int p = 0; p < model.vaPages; ) {
                 if (model.at(p) == null) {
                     p++;

@@ -2,19 +2,16 @@ package dev.memmgr.bench;
 
 import dev.memmgr.BufferObject;
 import dev.memmgr.ClientStats;
-import dev.memmgr.Fence;
 import dev.memmgr.FenceUsage;
 import dev.memmgr.GpuOutOfMemoryException;
 import dev.memmgr.Madvise;
 import dev.memmgr.MemoryStats;
 import dev.memmgr.NoSuchHandleException;
 import dev.memmgr.PurgedException;
-import dev.memmgr.Reservation;
 import dev.memmgr.Residency;
 import dev.memmgr.Vmap;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.time.Duration;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.locks.LockSupport;
@@ -30,8 +27,6 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Also used by the main thread for the final verification ({@link #verifyAndClose(int)}).
  */
 final class StressWorker implements Runnable {
-    private static final FenceUsage[] USAGES = FenceUsage.values();
-    private static final Duration FENCE_WAIT = Duration.ofSeconds(5);
     /** The scratch is filled with this before each read, so a read that skips bytes shows. */
     private static final byte POISON = (byte) 0xA5;
     /** Steps in a thousand that are an operation of the worker's GPU VM ({@link StressVm}). */
@@ -196,7 +191,7 @@ final class StressWorker implements Runnable {
                 case FRAME -> frameOp(t);
                 case WRITE -> writeOp(t);
                 case UPLOAD -> uploadOp(t);
-                case FENCE -> fenceOp(t);
+                case FENCE -> run.gpu.fenceOp(vm.jobs.fenceQueue, t, rnd);
                 case LOOKUP -> lookupOp(t);
                 case PAGES -> pagesOp(t);
                 case MADVISE -> madviseOp(i, t);
@@ -325,31 +320,6 @@ final class StressWorker implements Runnable {
             first = rnd.nextInt(t.pages - n + 1);
         }
         upload(t, first, n);
-    }
-
-    private void fenceOp(ShadowObject t) {
-        Fence fence = new Fence();
-        FenceUsage usage = USAGES[rnd.nextInt(USAGES.length)];
-        fence.onSignal(report::fenceSignaled);
-        Reservation resv = t.bo.resv();
-        if (rnd.nextBoolean()) {
-            resv.lock();
-            try {
-                resv.addFence(fence, usage);
-            } finally {
-                resv.unlock();
-            }
-        } else {
-            resv.addFence(fence, usage);
-        }
-        report.fencesAttached.increment();
-        boolean idle = resv.isIdle(usage);
-        boolean idleAll = resv.isIdle(FenceUsage.BOOKKEEP);
-        if ((idle || idleAll) && !fence.isSignaled()) {
-            report.violation(t + ": isIdle(" + (idle ? usage : FenceUsage.BOOKKEEP)
-                    + ") is true with an unsignaled " + usage + " fence attached");
-        }
-        run.gpu.submit(fence, 100_000 + rnd.nextInt(1_900_000));
     }
 
     private void lookupOp(ShadowObject t) {
@@ -666,9 +636,9 @@ final class StressWorker implements Runnable {
     }
 
     private void awaitIdle(ShadowObject t, FenceUsage usage) {
-        if (!t.bo.resv().awaitIdle(usage, FENCE_WAIT)) {
-            report.violation(t + ": awaitIdle(" + usage + ") still busy after " + FENCE_WAIT.toSeconds()
-                    + " s (the GPU thread signals within milliseconds)");
+        if (!t.bo.resv().awaitIdle(usage, StressGpu.WAIT)) {
+            report.violation(t + ": awaitIdle(" + usage + ") still busy after " + StressGpu.WAIT.toSeconds()
+                    + " s (jobs run for milliseconds; the scheduler's timeout is " + StressGpu.TIMEOUT.toSeconds() + " s)");
         }
     }
 

@@ -60,39 +60,45 @@ final class VmAccess {
         return true;
     }
 
-    /** Reads mapped VA pages [first, first + n) through the VM into poisoned scratch and checks every byte. */
-    void readAndCheck(int first, int n, String what) {
+    /**
+     * Reads mapped VA pages [first, first + n) through the VM into poisoned scratch and checks every byte.
+     *
+     * @return whether the bytes were read and checked (false: purged or out of memory, counted; or
+     *     a fault, reported)
+     */
+    boolean readAndCheck(int first, int n, String what) {
         MemorySegment dst = scratch.asSlice(0, (long) n * pageSize);
         dst.fill(POISON);
         try {
             owner.vm().read(model.addr(first), dst);
         } catch (PurgedException e) {
             purgedIn(first, n, what, e);
-            return;
+            return false;
         } catch (GpuOutOfMemoryException e) {
             report.gpuOutOfMemory.increment();
-            return;
+            return false;
         } catch (GpuPageFaultException e) {
             report.unexpected(String.format(Locale.ROOT, "%s: %s of [0x%x, +%d pages), mapped in the model, faulted",
                     name, what, model.addr(first), n), e);
             owner.reset();
-            return;
+            return false;
         }
         for (int j = 0; j < n; j++) {
             int p = first + j;
             ShadowObject s = model.at(p).s;
             int page = model.pageAt(p);
-            long bad = ShadowObject.check(dst, (long) j * pageSize, s.id, s.stamps[page], page, pageSize);
+            long bad = s.check(dst, (long) j * pageSize, page);
             if (bad >= 0) {
                 report.corruption(String.format(Locale.ROOT,
                         "%s: %s at VA 0x%x: %s page %d byte %d: expected %016x (stamp %d) actual %016x; residency %s,"
-                                + " dontNeed %s", name, what, model.addr(p), s, page, bad,
-                        ShadowObject.expectedWord(s.id, s.stamps[page], page, bad), s.stamps[page],
-                        dst.get(ShadowObject.WORD, (long) j * pageSize + bad), s.bo.residency(), s.dontNeed));
+                                + " dontNeed %s", name, what, model.addr(p), s, page, bad, s.expectedWord(page, bad),
+                        s.stamps[page], dst.get(ShadowObject.WORD, (long) j * pageSize + bad), s.bo.residency(),
+                        s.dontNeed));
             }
         }
         report.vmReads.increment();
         report.bytesVerified.add(dst.byteSize());
+        return true;
     }
 
     /** A PurgedException from VA pages [first, first + n): expected only if a DONTNEED object there is purged. */
@@ -201,7 +207,7 @@ final class VmAccess {
             return true;
         }
         for (int q = p; q < p + n; q++) {
-            model.at(q).s.stamps[model.pageAt(q)] = stamps[model.slotAt(q)];
+            model.at(q).s.wrote(model.pageAt(q), 1, stamps[model.slotAt(q)]);
         }
         report.vmWrites.increment();
         return true;
@@ -226,8 +232,8 @@ final class VmAccess {
                 return;
             }
             if (ShadowObject.check(page, 0, s.id, stamps[slot], p, pageSize) < 0) {
-                s.stamps[p] = stamps[slot];
-            } else if (ShadowObject.check(page, 0, s.id, s.stamps[p], p, pageSize) >= 0) {
+                s.wrote(p, 1, stamps[slot]);
+            } else if (s.check(page, 0, p) >= 0) {
                 report.corruption(name + ": after a failed vm write, VA 0x" + Long.toHexString(model.addr(q)) + " (" + s
                         + " page " + p + ") holds neither its old nor its new content");
             }
@@ -275,7 +281,7 @@ final class VmAccess {
             }
             for (int j = 0; j < k; j++) {
                 int p = first + done + j;
-                if (ShadowObject.check(dst, (long) j * pageSize, s.id, s.stamps[p], p, pageSize) >= 0) {
+                if (s.check(dst, (long) j * pageSize, p) >= 0) {
                     report.corruption(name + ": " + what + ": " + s + " page " + p + " is wrong (stamp " + s.stamps[p] + ")");
                 }
             }
