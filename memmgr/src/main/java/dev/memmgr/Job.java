@@ -159,8 +159,9 @@ public final class Job {
          *
          * @return the job
          * @throws IllegalArgumentException if credits is not 1..the scheduler's credits
-         * @throws IllegalStateException if the entity or the scheduler is closed, or this builder
-         *     was pushed already
+         * @throws IllegalStateException if the entity or the scheduler is closed, an object of
+         *     {@link #reads}/{@link #writes} is freed or its manager closed, or this builder was
+         *     pushed already; a refused push changes nothing
          */
         public Job push() {
             if (pushed) {
@@ -170,7 +171,9 @@ public final class Job {
             if (credits < 1 || credits > limit) {
                 throw new IllegalArgumentException("a job takes 1 to " + limit + " credits: " + credits);
             }
-            pushed = true;
+            for (BufferObject bo : objects.keySet()) {
+                bo.gem().checkAlive(); // a freed object has no fences to wait for or to carry
+            }
             Fence scheduled = new Fence();
             Fence finished = new Fence();
             GpuVm jobVm = vm;
@@ -193,6 +196,7 @@ public final class Job {
                             write ? Usage.WRITE : Usage.READ, write ? Usage.READ : Usage.WRITE, all));
                 }
             }
+            pushed = true; // only now: a push refused above changed nothing and may be retried
             sched.arm(job, all);
             return new Job(scheduled, finished);
         }

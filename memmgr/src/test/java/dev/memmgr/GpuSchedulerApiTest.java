@@ -51,4 +51,31 @@ class GpuSchedulerApiTest {
             assertThrows(IllegalStateException.class, b::push, "a builder pushes once");
         }
     }
+
+    @Test
+    void aFreedObjectIsRefusedAtPushAndNothingIsQueued(Fixture f) {
+        Client c = f.client(f.manager(), "freed");
+        BufferObject gone = c.create(Fixture.PAGE);
+        gone.close();
+        BufferObject alive = c.create(Fixture.PAGE);
+        try (GpuScheduler gpu = scheduler("freed", 4)) {
+            Entity e = gpu.createEntity(Priority.NORMAL);
+            java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+            assertThrows(IllegalStateException.class, () -> e.job(ctx -> ran.incrementAndGet()).writes(gone).push());
+            assertThrows(IllegalStateException.class, () -> e.job(ctx -> ran.incrementAndGet()).reads(gone).push());
+            assertTrue(alive.resv().isIdle(FenceUsage.BOOKKEEP));
+            Job j = e.job(ctx -> ran.incrementAndGet()).writes(alive).push();
+            assertSucceeds(j, "a job after the refusals");
+            assertEquals(1, ran.get(), "the refused jobs never ran");
+        }
+    }
+
+    @Test
+    void aPushRefusedForCreditsLeavesTheBuilderUsable() {
+        try (GpuScheduler gpu = scheduler("retry", 2)) {
+            Job.Builder b = gpu.createEntity(Priority.NORMAL).job(ctx -> { }).credits(3);
+            assertThrows(IllegalArgumentException.class, b::push);
+            assertSucceeds(b.credits(2).push(), "the same builder with valid credits");
+        }
+    }
 }

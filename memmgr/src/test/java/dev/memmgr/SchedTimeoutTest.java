@@ -132,6 +132,7 @@ class SchedTimeoutTest {
             Fixture.await(victimRunning, "the next job");
             assertSame(hungThread.get(), victimThread.get(), "the next job runs on the timed-out job's old worker");
             victimRelease.countDown();
+            Fixture.awaitCondition(() -> victim.get() != null, "push() to return in the callback"); // the kernel may run first
             assertSucceeds(victim.get(), "the next job");
             assertFalse(victimInterrupted.get(), "the timeout's interrupt hit the next job");
         }
