@@ -9,8 +9,8 @@ import java.lang.foreign.MemorySegment;
  *
  * <p><b>Locking.</b> {@link #map()} and {@link #unmap()} need the buffer's reservation
  * ({@code dmaBuf().resv()}) held by the calling thread, as dma_buf_map_attachment does;
- * {@link #close()} works with or without it (it takes the lock itself if the attachment is still
- * mapped and the calling thread does not hold it), so a {@link MoveListener} may detach.
+ * {@link #close()} works with or without it (it takes the lock itself when the calling thread
+ * does not hold it), so a {@link MoveListener} may detach.
  *
  * <p>A static attachment's mapping pins the exporter (one pin per mapped attachment). A dynamic
  * attachment's mapping takes a page use: the exporter may still be evicted, and then its
@@ -87,7 +87,8 @@ public final class Attachment implements AutoCloseable {
     /**
      * Detaches: unmaps if still mapped and drops the attachment's reference on the buffer.
      * Idempotent. With or without the buffer's reservation held (a {@link MoveListener} may
-     * call it); without, it takes the reservation if the attachment is mapped.
+     * call it); without, it takes the reservation, so a {@link #map()} in another thread either
+     * comes first and is undone, or comes after and fails.
      */
     @Override
     public void close() {

@@ -410,4 +410,33 @@ class DmaBufConcurrencyTest {
             Fixture.assertAllBytes((byte) 5, Fixture.contentOf(own), "the importer's manager works on");
         });
     }
+
+    @Test
+    void aCloseRacingAMapInAnotherThreadNeverLeavesADetachedAttachmentMapped(Fixture f) throws Exception {
+        BufferObject e = f.client(f.manager(), "race").create(SIZE);
+        DmaBuf buf = e.export();
+        Attachment a = buf.attach("static");
+        AtomicReference<Throwable> closeFailed = new AtomicReference<>();
+        Thread closer = new Thread(() -> {
+            try {
+                a.close();
+            } catch (Throwable t) {
+                closeFailed.set(t);
+            }
+        }, "closer");
+        buf.resv().lock();
+        try {
+            closer.start(); // unmapped now: the close still waits for the lock
+            Fixture.awaitCondition(() -> closer.getState() == Thread.State.WAITING
+                    || closer.getState() == Thread.State.TIMED_WAITING, "the close waiting for the reservation");
+            assertTrue(a.map().byteSize() > 0, "the map comes first");
+        } finally {
+            buf.resv().unlock();
+        }
+        closer.join(Fixture.DEADLINE.toMillis());
+        assertEquals(null, closeFailed.get());
+        assertTrue(!a.isMapped(), "unmapped");
+        assertEquals(List.of(), buf.attachments(), "detached");
+        assertCounts(e, 2, 0, 0, 0, "the map's pin was dropped by the close");
+    }
 }

@@ -145,18 +145,16 @@ public final class AttachmentCore {
     }
 
     /**
-     * Detaches (dma_buf_detach): unmaps if still mapped (taking the reservation unless this
-     * thread holds it, as a {@link dev.memmgr.MoveListener} does), forgets the attachment and
+     * Detaches (dma_buf_detach): unmaps if still mapped and forgets the attachment under the
+     * reservation (taken unless this thread holds it, as a {@link dev.memmgr.MoveListener} does,
+     * so that a map() racing it cannot leave a detached attachment mapped), and
      * drops its reference on the buffer. Idempotent. Dropping that reference may free the
      * exporter; a holder of its reservation can still unlock it.
      */
     public void close() {
         Resv r = exporter().resv();
         if (r.isHeldByCurrentThread()) {
-            if (mapped) {
-                unmapHeld();
-            }
-            detachUnmapped();
+            closeHeld();
             return;
         }
         synchronized (this) {
@@ -164,15 +162,18 @@ public final class AttachmentCore {
                 return;
             }
         }
+        r.lock(); // always: a map() racing this close (misuse) then either comes first and is
+        try {     // unmapped here, or comes after and finds the attachment detached
+            closeHeld();
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** Unmaps if mapped and detaches; the exporter's reservation is held by this thread. */
+    private void closeHeld() {
         if (mapped) {
-            r.lock();
-            try {
-                if (mapped) {
-                    unmapHeld();
-                }
-            } finally {
-                r.unlock();
-            }
+            unmapHeld();
         }
         detachUnmapped();
     }
