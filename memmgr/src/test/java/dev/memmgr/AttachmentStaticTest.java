@@ -142,4 +142,26 @@ class AttachmentStaticTest {
         assertThrows(IllegalStateException.class, () -> seg.get(ValueLayout.JAVA_BYTE, 0),
                 "torn down once the frames went");
     }
+
+    @Test
+    void closingTheManagerUnderAMappedAttachmentLeavesItsAddressesHarmlessForNativeCode(Fixture f) {
+        MemoryManager mm = f.manager();
+        BufferObject e = f.client(mm, "a").create(SIZE);
+        Fixture.fill(e, (byte) 7);
+        DmaBuf buf = e.export();
+        Attachment driver = buf.attach("driver");
+        MemorySegment seg = map(driver);
+        // what a driver that imported the pages holds: the address, without the segment's arena
+        MemorySegment raw = MemorySegment.ofAddress(seg.address()).reinterpret(seg.byteSize());
+        assertEquals(7, raw.get(ValueLayout.JAVA_BYTE, 0));
+        mm.close();
+        assertThrows(IllegalStateException.class, () -> seg.get(ValueLayout.JAVA_BYTE, 0),
+                "Java access through the attachment's segment");
+        for (long off = 0; off < SIZE; off += Fixture.PAGE) {
+            assertEquals(0, raw.get(ValueLayout.JAVA_BYTE, off), "the old range reads zeros (no fault) at " + off);
+        }
+        raw.set(ValueLayout.JAVA_BYTE, 1, (byte) 1); // and a write there reaches no frame of anybody
+        driver.close();
+        buf.close();
+    }
 }

@@ -48,7 +48,9 @@
  * dynamic import may be read only with the object's reservation held, that is inside a
  * {@link dev.memmgr.vulkan.CommandRecorder}.
  *
- * <p><b>Limits.</b> Closing a {@code MemoryManager} frees its objects without telling importers;
- * close the imports (or the device) first. Images are 2D, one level, one layer, linear tiling.
+ * <p><b>Limits.</b> Closing a {@code MemoryManager} frees its objects without telling importers:
+ * the pages of a mapped import are replaced by zeros (the driver never faults on them, and nobody
+ * else's bytes appear there), so work still running on the GPU reads zeros and writes nowhere.
+ * Close the imports (or the device) first. Images are 2D, one level, one layer, linear tiling.
  */
 package dev.memmgr.vulkan;

@@ -911,6 +911,14 @@ public final class GemObject extends LruNode {
         }
     }
 
+    /** Tears the cached mapping down without ever unmapping its range ({@link Vmapping#abandon}). Unreachable object. */
+    private void abandonMapping() {
+        Vmapping m = (Vmapping) MAPPING.getAndSet(this, (Vmapping) null);
+        if (m != null) {
+            m.abandon();
+        }
+    }
+
     /** Drops a cached mapping of an object that is not vmapped (benchmarks measure cold vmaps). */
     public void dropCachedMapping() {
         locked(o -> {
@@ -1172,7 +1180,11 @@ public final class GemObject extends LruNode {
         }
         GemDevice dev = dev();
         dev.lru().remove(this);
-        teardownMapping();
+        if (closing && attachMaps > 0) {
+            abandonMapping(); // importers (a driver) hold its addresses: never unmap them under them
+        } else {
+            teardownMapping();
+        }
         if (pins > 0 && imported == null) {
             dev.pinnedFrames(-pages);
         }

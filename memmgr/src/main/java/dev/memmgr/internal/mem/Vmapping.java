@@ -40,6 +40,8 @@ public final class Vmapping {
     private final int areas;
     private final MapBudget budget;
     private final AtomicBoolean unmapped = new AtomicBoolean();
+    /** Set by {@link #abandon()}: the arena's cleanup leaves the range mapped. */
+    private final AtomicBoolean keepRange;
 
     // the budget's bookkeeping, guarded by the budget's lock
     int budgetState = MapBudget.IN_USE;
@@ -48,8 +50,9 @@ public final class Vmapping {
     Vmapping lruNext;
 
     private Vmapping(Arena arena, MemorySegment segment, long address, long bytes, int mmapCalls, int areas,
-            MapBudget budget) {
+            MapBudget budget, AtomicBoolean keepRange) {
         this.arena = arena;
+        this.keepRange = keepRange;
         this.segment = segment;
         this.address = address;
         this.bytes = bytes;
@@ -128,9 +131,13 @@ public final class Vmapping {
         }
         Arena arena = Arena.ofShared();
         final long addr = base;
-        MemorySegment segment = MemorySegment.ofAddress(addr)
-                .reinterpret(bytes, arena, s -> Teardown.unmapQuietly(addr, bytes));
-        return new Vmapping(arena, segment, addr, bytes, calls, areas, budget);
+        AtomicBoolean keep = new AtomicBoolean();
+        MemorySegment segment = MemorySegment.ofAddress(addr).reinterpret(bytes, arena, s -> {
+            if (!keep.get()) {
+                Teardown.unmapQuietly(addr, bytes);
+            }
+        });
+        return new Vmapping(arena, segment, addr, bytes, calls, areas, budget, keep);
     }
 
     /** @return the view; reads zeros once unmapped, and throws IllegalStateException once its arena is closed */
@@ -189,6 +196,26 @@ public final class Vmapping {
         if (Teardown.closeOrDefer(arena, budget::deferredClosed)) {
             budget.deferredClosed();
         }
+        Teardown.retryDeferred();
+    }
+
+    /**
+     * Tears the view down for good without ever unmapping its range: the range is replaced and
+     * the arena closed as by {@link #unmap()} (Java accesses through the segment throw
+     * IllegalStateException), but the close leaves the range mapped, so the old addresses stay
+     * valid (reading zeros, writes reaching no frame) for native code that kept them without the
+     * arena, as a driver that imported the pages does. The range's address space stays taken
+     * (one area of the budget); its anonymous memory costs nothing until written. For views that
+     * importers still use when their manager closes. Idempotent, any thread.
+     */
+    public void abandon() {
+        if (!unmapped.compareAndSet(false, true)) {
+            return;
+        }
+        keepRange.set(true); // the arena's close no longer unmaps
+        budget.tornDown(this); // its last area stays counted for good: the range stays mapped
+        Teardown.neutralize(address, bytes);
+        Teardown.closeOrDefer(arena, () -> { });
         Teardown.retryDeferred();
     }
 
