@@ -59,10 +59,11 @@ public final class GemObject extends LruNode {
     private static final long LIFETIME = 1L << 32;
     private static final long TRANSIENT_MASK = LIFETIME - 1;
     private static final int DEAD = Integer.MIN_VALUE / 2;
+    private static final int HANDLE_CLOSED = Integer.MIN_VALUE;
 
     private static final VarHandle REFS;
-    private static final VarHandle USER_REFS;
-    private static final VarHandle HANDLE_OPEN;
+    private static final VarHandle HANDLE;
+    private static final VarHandle EXTRAS;
     static final VarHandle USE;
     static final VarHandle PIN;
     static final VarHandle VMAP;
@@ -74,8 +75,8 @@ public final class GemObject extends LruNode {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             REFS = l.findVarHandle(GemObject.class, "refs", long.class);
-            USER_REFS = l.findVarHandle(GemObject.class, "userRefs", int.class);
-            HANDLE_OPEN = l.findVarHandle(GemObject.class, "handleOpen", int.class);
+            HANDLE = l.findVarHandle(GemObject.class, "handleWord", int.class);
+            EXTRAS = l.findVarHandle(GemObject.class, "extras", Extras.class);
             USE = l.findVarHandle(GemObject.class, "useCount", int.class);
             PIN = l.findVarHandle(GemObject.class, "pinCount", int.class);
             VMAP = l.findVarHandle(GemObject.class, "vmapCount", int.class);
@@ -89,13 +90,12 @@ public final class GemObject extends LruNode {
 
     private final GemFile file;
     private final int pages;
-    private final int handle;
+    /** The handle, with {@link #HANDLE_CLOSED} set once it is closed (handles are positive). */
+    private volatile int handleWord;
     private final Resv resv;
     private final BufferObject facade;
 
     private volatile long refs = LIFETIME; // the handle's reference
-    private volatile int userRefs;
-    private volatile int handleOpen = 1;
     private volatile int useCount;
     private volatile int pinCount;
     private volatile int vmapCount;
@@ -112,20 +112,8 @@ public final class GemObject extends LruNode {
     private boolean lruDirty;
     /** The cached vmap: kept after the last view closes, torn down before frames go. */
     private volatile Vmapping mapping;
-    /** Mapped dma-buf attachments using {@link #mapping} besides the vmaps; reservation. */
-    private int attachMaps;
-    /** Handles in clients other than the owner (same-manager imports); the client's monitor. */
-    private volatile int extraHandles;
-    /** DmaBufs of this object still alive (open or attached); the dma-buf layer's lock. */
-    private volatile int exports;
-    /** The dma-buf layer's open export of this object, opaque here; that layer's lock. */
-    private Object openExport;
-    /** Set for an object imported from another manager: its operations go there. */
-    private final ImportedPages imported;
-    /** A name for people: shown in stats, dumps, events and leak reports. */
-    private volatile String label = "";
-    /** Where it was created and its counts taken; null unless the manager detects leaks. */
-    private final LeakSites sites;
+    /** What most objects never need (import, leak sites, label, retains, sharing); null until needed. */
+    private volatile Extras extras;
 
     /**
      * @param resv the reservation: a new one, a GPU VM's for the VM's local objects, or the
@@ -136,10 +124,10 @@ public final class GemObject extends LruNode {
               Function<GemObject, BufferObject> facadeFactory) {
         this.file = file;
         this.pages = pages;
-        this.handle = handle;
+        this.handleWord = handle;
         this.resv = resv;
-        this.imported = imported;
-        this.sites = file.device().leakDetection() ? new LeakSites() : null;
+        LeakSites sites = file.device().leakDetection() ? new LeakSites() : null;
+        this.extras = imported != null || sites != null ? new Extras(imported, sites) : null;
         this.facade = facadeFactory.apply(this);
     }
 
@@ -162,7 +150,24 @@ public final class GemObject extends LruNode {
     }
 
     public int handle() {
-        return handle;
+        return handleWord & ~HANDLE_CLOSED;
+    }
+
+    /** @return the side record of rare state, made now if the object has none (see {@link Extras}) */
+    Extras extras() {
+        Extras x = extras;
+        if (x != null) {
+            return x;
+        }
+        Extras made = new Extras(null, null);
+        Extras won = (Extras) EXTRAS.compareAndExchange(this, (Extras) null, made);
+        return won == null ? made : won;
+    }
+
+    /** @return the exporter's side of an import, or null (lock-free) */
+    private ImportedPages imp() {
+        Extras x = extras;
+        return x == null ? null : x.imported;
     }
 
     /** @return the reservation; works in every state, freed included (amendment of section 3) */
@@ -177,7 +182,8 @@ public final class GemObject extends LruNode {
 
     /** @return the label, "" when none was given; answers in every state */
     public String label() {
-        return label;
+        Extras x = extras;
+        return x == null ? "" : x.label;
     }
 
     /**
@@ -187,18 +193,22 @@ public final class GemObject extends LruNode {
      */
     public void label(String l) {
         checkAlive();
-        label = l;
+        if (l.isEmpty() && extras == null) {
+            return; // "" is every object's label until it is given another
+        }
+        extras().label = l;
     }
 
     /** @return the creation and use sites, or null without leak detection */
     LeakSites sites() {
-        return sites;
+        Extras x = extras;
+        return x == null ? null : x.sites;
     }
 
     /** @return how messages name the object: "buffer object 3 of client 'ui'", and its label if any */
     public String describe() {
-        String l = label;
-        return "buffer object " + handle + " of client '" + file.name() + "'" + (l.isEmpty() ? "" : " labelled '" + l + "'");
+        String l = label();
+        return "buffer object " + handle() + " of client '" + file.name() + "'" + (l.isEmpty() ? "" : " labelled '" + l + "'");
     }
 
     // ---- lifetime (any thread, lock-free) --------------------------------------------------
@@ -215,8 +225,9 @@ public final class GemObject extends LruNode {
 
     /** retain(): a lifetime reference the caller gives back with {@link #releaseUser()}. */
     public void retainUser() {
+        Extras x = extras();
         retainLifetime();
-        USER_REFS.getAndAdd(this, 1);
+        Extras.USER_REFS.getAndAdd(x, 1);
     }
 
     /**
@@ -240,14 +251,15 @@ public final class GemObject extends LruNode {
 
     /** release(): gives back a reference from retain or lookup; frees the object at zero. */
     public void releaseUser() {
-        for (int u = userRefs; ; ) {
+        Extras x = extras;
+        for (int u = x == null ? 0 : x.userRefs; ; ) {
             if (isDying()) {
                 throw freed();
             }
             if (u <= 0) {
                 throw new IllegalStateException("release() without a matching retain() or lookup()");
             }
-            int w = (int) USER_REFS.compareAndExchange(this, u, u - 1);
+            int w = (int) Extras.USER_REFS.compareAndExchange(x, u, u - 1);
             if (w == u) {
                 break;
             }
@@ -258,7 +270,8 @@ public final class GemObject extends LruNode {
 
     /** Closes the handle and drops its reference; idempotent (never drops twice). */
     public void closeHandle() {
-        if (HANDLE_OPEN.compareAndSet(this, 1, 0)) {
+        int h = handleWord;
+        if (h > 0 && HANDLE.compareAndSet(this, h, h | HANDLE_CLOSED)) {
             file.forgetHandle(this);
             dropLifetime();
         }
@@ -266,7 +279,7 @@ public final class GemObject extends LruNode {
 
     /** @return whether the handle is still open */
     public boolean isHandleOpen() {
-        return handleOpen == 1;
+        return handleWord > 0;
     }
 
     /** Drops a reference of {@link #retainLifetime()}; the last one frees the object (no lock). */
@@ -326,7 +339,7 @@ public final class GemObject extends LruNode {
     }
 
     IllegalStateException freed() {
-        return new IllegalStateException("buffer object " + handle + " (" + file.name() + ") is freed");
+        return new IllegalStateException("buffer object " + handle() + " (" + file.name() + ") is freed");
     }
 
     /** @throws IllegalStateException if the object is freed or dying, or the manager closed (no lock) */
@@ -443,10 +456,10 @@ public final class GemObject extends LruNode {
     void transition(BoState to, PageTable t) {
         BoState from = state;
         if (!from.canBecome(to)) {
-            throw new IllegalStateException("buffer object " + handle + ": illegal transition " + from + " -> " + to);
+            throw new IllegalStateException("buffer object " + handle() + ": illegal transition " + from + " -> " + to);
         }
         if (to.hasTable() != (t != null) || (t != null && t.pages() != pages)) {
-            throw new IllegalStateException("buffer object " + handle + ": " + to + " with page table " + t);
+            throw new IllegalStateException("buffer object " + handle() + ": " + to + " with page table " + t);
         }
         table = t;
         state = to;
@@ -454,7 +467,7 @@ public final class GemObject extends LruNode {
     }
 
     public Residency residency() {
-        ImportedPages imp = imported;
+        ImportedPages imp = imp();
         if (imp != null && state != BoState.FREED) {
             try {
                 return imp.residency();
@@ -469,42 +482,45 @@ public final class GemObject extends LruNode {
 
     /** @return whether this object was imported from another manager */
     public boolean isImported() {
-        return imported != null;
+        return imp() != null;
     }
 
     /** @return the exporter's side of an import, or null */
     public ImportedPages imported() {
-        return imported;
+        return imp();
     }
 
     /** @return shared: exported, imported, or with handles in more than one client */
     public boolean isShared() {
-        return exports > 0 || imported != null || extraHandles > 0;
+        Extras x = extras;
+        return x != null && (x.exports > 0 || x.imported != null || x.extraHandles > 0);
     }
 
     /** Counts DmaBufs of this object made (+1) and gone (-1); under the dma-buf layer's lock. */
     public void exportsChanged(int delta) {
-        exports += delta;
+        extras().exports += delta;
     }
 
     /** @return the dma-buf layer's open export of this object, or null; under that layer's lock */
     public Object openExport() {
-        return openExport;
+        Extras x = extras;
+        return x == null ? null : x.openExport;
     }
 
     /** Sets the dma-buf layer's open export of this object; under that layer's lock. */
     public void openExport(Object e) {
-        openExport = e;
+        extras().openExport = e;
     }
 
     /** @return whether a DmaBuf of this object is alive */
     public boolean isExported() {
-        return exports > 0;
+        Extras x = extras;
+        return x != null && x.exports > 0;
     }
 
     /** Counts a handle of another client (same-manager import); called under that client's monitor. */
     void extraHandle(int delta) {
-        extraHandles += delta;
+        extras().extraHandles += delta;
     }
 
     /** @return backed pages (frames when resident, slots when evicted); a snapshot */
@@ -538,7 +554,7 @@ public final class GemObject extends LruNode {
     void checkContentLocked() {
         assertLocked();
         if (state == BoState.PURGED) {
-            throw new PurgedException("buffer object " + handle + " was purged: its content is gone");
+            throw new PurgedException("buffer object " + handle() + " was purged: its content is gone");
         }
         if (state == BoState.FREED) {
             throw freed();
@@ -560,7 +576,7 @@ public final class GemObject extends LruNode {
         byte cls;
         if (st == BoState.FREED) {
             cls = Lru.NONE;
-        } else if (pinCount > 0 || imported != null || st == BoState.UNPOPULATED || st == BoState.PURGED) {
+        } else if (pinCount > 0 || imp() != null || st == BoState.UNPOPULATED || st == BoState.PURGED) {
             cls = Lru.UNEVICTABLE;
         } else if (dontNeed) {
             cls = Lru.PURGEABLE; // resident or evicted: purging frees frames or slots
@@ -701,14 +717,14 @@ public final class GemObject extends LruNode {
     public void getPages() {
         if (takeUse()) {
             touch();
-            if (sites != null) {
-                sites.took(LeakSites.Use.PAGE_USE, false);
+            if (sites() != null) {
+                sites().took(LeakSites.Use.PAGE_USE, false);
             }
             return;
         }
         locked(GemObject::getPagesLocked);
-        if (sites != null) {
-            sites.took(LeakSites.Use.PAGE_USE, true);
+        if (sites() != null) {
+            sites().took(LeakSites.Use.PAGE_USE, true);
         }
     }
 
@@ -723,8 +739,8 @@ public final class GemObject extends LruNode {
     void getPagesLocked() {
         checkContentLocked();
         touch();
-        if (imported != null) {
-            imported.getPages(); // every use: an eviction may have unmapped the attachment (no-op when mapped)
+        if (imp() != null) {
+            imp().getPages(); // every use: an eviction may have unmapped the attachment (no-op when mapped)
         } else if (useCount == 0 || !isFullyResident()) {
             Backing.ensureResidentLocked(this, 0, pages);
         }
@@ -749,8 +765,8 @@ public final class GemObject extends LruNode {
         }
         if (was == 1) {
             lruDirty |= !dev().lru().isArc(); // as in getPagesLocked
-            if (imported != null) {
-                imported.putPages();
+            if (imp() != null) {
+                imp().putPages();
             }
         }
     }
@@ -759,14 +775,14 @@ public final class GemObject extends LruNode {
     public void pin() {
         if (takePin()) {
             touch();
-            if (sites != null) {
-                sites.took(LeakSites.Use.PIN, false);
+            if (sites() != null) {
+                sites().took(LeakSites.Use.PIN, false);
             }
             return;
         }
         locked(GemObject::pinLocked);
-        if (sites != null) {
-            sites.took(LeakSites.Use.PIN, true);
+        if (sites() != null) {
+            sites().took(LeakSites.Use.PIN, true);
         }
     }
 
@@ -783,8 +799,8 @@ public final class GemObject extends LruNode {
         if (dontNeed) {
             throw new IllegalStateException("pin of a DONTNEED object: a pinned object may not be purgeable");
         }
-        if (imported != null) { // an import pins its exporter: check it before anything moves
-            GemObject exporter = imported.exporter();
+        if (imp() != null) { // an import pins its exporter: check it before anything moves
+            GemObject exporter = imp().exporter();
             exporter.checkContentLocked(); // the import shares its reservation
             if (exporter.dontNeed) {
                 throw new IllegalStateException(
@@ -794,9 +810,9 @@ public final class GemObject extends LruNode {
         touch();
         if (pinCount == 0) {
             getPagesLocked(); // the one use all pins hold together
-            if (imported != null) {
+            if (imp() != null) {
                 try {
-                    imported.pin();
+                    imp().pin();
                 } catch (RuntimeException | Error e) {
                     putPagesLocked(true);
                     throw e;
@@ -827,8 +843,8 @@ public final class GemObject extends LruNode {
                     : "unpin() without a matching pin()");
         }
         if (was == 1) {
-            if (imported != null) {
-                imported.unpin();
+            if (imp() != null) {
+                imp().unpin();
             } else {
                 dev().pinnedFrames(-pages);
             }
@@ -846,7 +862,7 @@ public final class GemObject extends LruNode {
      * @return the mapping's segment
      */
     public MemorySegment vmap() {
-        if (imported == null && Counts.incNotZero(VMAP, this, false) != Counts.FAILED) {
+        if (imp() == null && Counts.incNotZero(VMAP, this, false) != Counts.FAILED) {
             // read after the increment: the mapping cannot change while the count stays above
             // zero, except that dying() tears it down
             Vmapping m = mapping;
@@ -855,21 +871,21 @@ public final class GemObject extends LruNode {
                 throw freed();
             }
             touch();
-            if (sites != null) {
-                sites.took(LeakSites.Use.VMAP, false);
+            if (sites() != null) {
+                sites().took(LeakSites.Use.VMAP, false);
             }
             return m.segment();
         }
         MemorySegment s = lockedCall(Vmaps::vmapLocked);
-        if (sites != null) {
-            sites.took(LeakSites.Use.VMAP, true);
+        if (sites() != null) {
+            sites().took(LeakSites.Use.VMAP, true);
         }
         return s;
     }
 
     /** Closes one vmap; the last one drops the vmaps' pin (the mapping stays cached). */
     public void vunmap() {
-        if (imported == null && Counts.decNotOne(VMAP, this)) {
+        if (imp() == null && Counts.decNotOne(VMAP, this)) {
             return;
         }
         boolean locked;
@@ -893,7 +909,7 @@ public final class GemObject extends LruNode {
     void setMappingLocked(Vmapping m) {
         assertLocked();
         if (!MAPPING.compareAndSet(this, (Vmapping) null, m)) {
-            throw new IllegalStateException("buffer object " + handle + " is already mapped");
+            throw new IllegalStateException("buffer object " + handle() + " is already mapped");
         }
     }
 
@@ -934,14 +950,19 @@ public final class GemObject extends LruNode {
      */
     public void dropIdleMappingLocked() {
         assertLocked();
-        if (vmapCount == 0 && attachMaps == 0) {
+        if (vmapCount == 0 && attachMaps() == 0) {
             teardownMapping();
         }
     }
 
     /** @return the mapped dma-buf attachments using the mapping (reservation held) */
     int attachMapsLocked() {
-        return attachMaps;
+        return attachMaps();
+    }
+
+    private int attachMaps() {
+        Extras x = extras;
+        return x == null ? 0 : x.attachMaps;
     }
 
     /**
@@ -969,17 +990,17 @@ public final class GemObject extends LruNode {
             }
             throw e;
         }
-        attachMaps++;
+        extras().attachMaps++;
         return mapping.segment();
     }
 
     /** Undoes {@link #attachMapLocked}: drops the pin or the page use. Reservation held (asserted). */
     public void attachUnmapLocked(boolean pin) {
         assertLocked();
-        if (attachMaps <= 0) {
+        if (attachMaps() <= 0) {
             throw new IllegalStateException("attachment unmap without a map");
         }
-        attachMaps--;
+        extras.attachMaps--;
         if (state == BoState.FREED) {
             return;
         }
@@ -1011,8 +1032,8 @@ public final class GemObject extends LruNode {
             return;
         }
         Backing.checkUserSegment(dst, "destination");
-        if (imported != null) {
-            locked(o -> o.imported.read(offset, dst));
+        if (imp() != null) {
+            locked(o -> o.imp().read(offset, dst));
             return;
         }
         locked(o -> Backing.readLocked(o, offset, dst));
@@ -1025,8 +1046,8 @@ public final class GemObject extends LruNode {
             return;
         }
         Backing.checkUserSegment(src, "source");
-        if (imported != null) {
-            locked(o -> o.imported.write(offset, src));
+        if (imp() != null) {
+            locked(o -> o.imp().write(offset, src));
             return;
         }
         locked(o -> Backing.writeLocked(o, offset, src));
@@ -1039,8 +1060,8 @@ public final class GemObject extends LruNode {
      * @throws PurgedException if it was purged
      */
     public void swapIn() {
-        if (imported != null) {
-            imported.exporter().swapIn();
+        if (imp() != null) {
+            imp().exporter().swapIn();
             return;
         }
         locked(o -> {
@@ -1058,8 +1079,8 @@ public final class GemObject extends LruNode {
 
     private boolean madviseLocked(Madvise advice) {
         assertLocked();
-        if (imported != null) {
-            return imported.madvise(advice);
+        if (imp() != null) {
+            return imp().madvise(advice);
         }
         if (state == BoState.PURGED) {
             return false;
@@ -1171,21 +1192,21 @@ public final class GemObject extends LruNode {
         if (!closing && (pins > 0 || vmaps > 0 || uses > 0)) {
             String msg = describe() + " freed with " + pins + " pins, " + vmaps + " vmaps and " + uses
                     + " page uses outstanding (leaked); open vmaps are invalidated";
-            if (sites == null) {
+            if (sites() == null) {
                 LOG.log(System.Logger.Level.WARNING, msg);
             } else {
                 LOG.log(System.Logger.Level.WARNING, msg + "; where it was created and the counts were taken:",
-                        sites.leakedUses(Math.max(0, pins), Math.max(0, vmaps), Math.max(0, uses)));
+                        sites().leakedUses(Math.max(0, pins), Math.max(0, vmaps), Math.max(0, uses)));
             }
         }
         GemDevice dev = dev();
         dev.lru().remove(this);
-        if (closing && attachMaps > 0) {
+        if (closing && attachMaps() > 0) {
             abandonMapping(); // importers (a driver) hold its addresses: never unmap them under them
         } else {
             teardownMapping();
         }
-        if (pins > 0 && imported == null) {
+        if (pins > 0 && imp() == null) {
             dev.pinnedFrames(-pages);
         }
         if (!closing && t != null) {
@@ -1193,17 +1214,17 @@ public final class GemObject extends LruNode {
         }
         dev.removeListeners(this);
         resv.wakeWaiters();
-        if (imported != null) {
+        if (imp() != null) {
             file.forgetImport(this);
-            imported.released(); // never blocks: it defers what needs the exporter's lock
+            imp().released(); // never blocks: it defers what needs the exporter's lock
         }
     }
 
     /** What BufferObject.toString() shows: public names and units only. */
     @Override
     public String toString() {
-        String l = label;
-        return "BufferObject[handle " + handle + " of client '" + file.name() + "'" + (l.isEmpty() ? "" : ", label '" + l + "'")
+        String l = label();
+        return "BufferObject[handle " + handle() + " of client '" + file.name() + "'" + (l.isEmpty() ? "" : ", label '" + l + "'")
                 + ", " + Units.bytes(size()) + ", " + (isFreed() ? "freed" : residency().toString())
                 + ", refs " + refCount() + ", page uses " + pagesUseCount() + ", pins " + pinCount()
                 + ", vmaps " + vmapCount() + (dontNeed ? ", DONTNEED" : "") + "]";

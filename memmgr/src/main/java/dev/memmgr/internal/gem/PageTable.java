@@ -26,20 +26,32 @@ final class PageTable {
     private static final int CHUNK_MASK = CHUNK - 1;
 
     private final int pages;
-    /** The first unit of the contiguous form, or NONE for the chunked form. */
+    /** The first unit of the contiguous form; {@code -1 - backed} in the chunked form. */
     private final int base;
-    /** Chunk numbers present, ascending (chunked form; null when contiguous). */
-    private final int[] ids;
-    /** Units per page of each chunk present (chunked form). */
+    /**
+     * Chunked form: the units per page of each chunk present, then, as the last element, the
+     * chunk numbers present, ascending (see {@link #ids()}); null when contiguous. Three fields
+     * rather than five: a table per object, so its size counts (24 bytes).
+     */
     private final int[][] chunks;
-    private final int backed;
 
-    private PageTable(int pages, int base, int[] ids, int[][] chunks, int backed) {
+    private PageTable(int pages, int base, int[][] chunks) {
         this.pages = pages;
         this.base = base;
-        this.ids = ids;
         this.chunks = chunks;
-        this.backed = backed;
+    }
+
+    /** A chunked table: {@code ids.length} chunks present, {@code backed} pages backed. */
+    private static PageTable chunked(int pages, int[] ids, int[][] chunksPresent, int backed) {
+        int[][] all = Arrays.copyOf(chunksPresent, ids.length + 1);
+        all[ids.length] = ids;
+        return new PageTable(pages, -1 - backed, all);
+    }
+
+    /** @return the chunk numbers present, ascending (chunked form), or null when contiguous */
+    private int[] ids() {
+        int[][] c = chunks;
+        return c == null ? null : c[c.length - 1];
     }
 
     /** @return a table in which page p is unit base + p, every page backed */
@@ -47,7 +59,7 @@ final class PageTable {
         if (pages <= 0 || base < 0 || (long) base + pages > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("contiguous table " + base + "+" + pages);
         }
-        return new PageTable(pages, base, null, null, pages);
+        return new PageTable(pages, base, null);
     }
 
     /** @return the number of pages the table covers (the object's) */
@@ -57,25 +69,25 @@ final class PageTable {
 
     /** @return pages backed by a unit */
     int backed() {
-        return backed;
+        return chunks == null ? pages : -1 - base;
     }
 
     boolean isContiguous() {
-        return ids == null;
+        return chunks == null;
     }
 
     /** @return the first unit of a contiguous table */
     int base() {
-        assert ids == null;
+        assert chunks == null;
         return base;
     }
 
     /** @return the unit of page p, or NONE */
     int get(int p) {
-        if (ids == null) {
+        if (chunks == null) {
             return base + p;
         }
-        int i = Arrays.binarySearch(ids, p >>> CHUNK_SHIFT);
+        int i = Arrays.binarySearch(ids(), p >>> CHUNK_SHIFT);
         return i < 0 ? NONE : chunks[i][p & CHUNK_MASK];
     }
 
@@ -84,7 +96,7 @@ final class PageTable {
      *     starts at p: consecutive units (u, u + 1, ...) or consecutive holes
      */
     int runLength(int p, int limit) {
-        if (ids == null) {
+        if (chunks == null) {
             return limit;
         }
         int u = get(p);
@@ -104,15 +116,16 @@ final class PageTable {
         if (t == null) {
             return to - from;
         }
-        if (t.ids == null) {
+        int[] ids = t.ids();
+        if (ids == null) {
             return 0;
         }
         int backedIn = 0;
         int first = from >>> CHUNK_SHIFT;
         int last = (to - 1) >>> CHUNK_SHIFT;
-        int i = lowerBound(t.ids, first);
-        for (; i < t.ids.length && t.ids[i] <= last; i++) {
-            int c = t.ids[i];
+        int i = lowerBound(ids, first);
+        for (; i < ids.length && ids[i] <= last; i++) {
+            int c = ids[i];
             int lo = Math.max(from, c << CHUNK_SHIFT);
             int hi = Math.min(to, (c << CHUNK_SHIFT) + t.chunks[i].length);
             int[] chunk = t.chunks[i];
@@ -127,12 +140,12 @@ final class PageTable {
 
     /** Appends the units of the backed pages, in page order, as merged extents. */
     void units(ExtentList out) {
-        if (ids == null) {
+        if (chunks == null) {
             out.add(base, pages);
             return;
         }
-        for (int[] chunk : chunks) {
-            for (int u : chunk) {
+        for (int i = 0; i < chunks.length - 1; i++) {
+            for (int u : chunks[i]) {
                 if (u != NONE) {
                     out.add(u, 1);
                 }
@@ -157,7 +170,7 @@ final class PageTable {
             to = 0;
         }
         PageTable t;
-        if (old != null && old.ids == null && b != null && forBacked.size() == 1 && (h == null || from == to)) {
+        if (old != null && old.chunks == null && b != null && forBacked.size() == 1 && (h == null || from == to)) {
             t = contiguous(pages, forBacked.start(0)); // contiguous moved to one run: the common eviction and swap-in
             b.skip(pages);
         } else if (old == null && h != null && from == 0 && to == pages && forHoles.size() == 1) {
@@ -179,11 +192,12 @@ final class PageTable {
         int n = 0;
         int backed = 0;
         int oi = 0; // next chunk of a chunked old table
+        int[] oldIds = old == null ? null : old.ids();
         int holeChunk = from < to ? from >>> CHUNK_SHIFT : Integer.MAX_VALUE;
         int holeLast = from < to ? (to - 1) >>> CHUNK_SHIFT : -1;
         int c = nextChunk(old, oi, holeChunk, holeLast, -1, lastChunk);
         while (c >= 0) {
-            while (old != null && old.ids != null && oi < old.ids.length && old.ids[oi] < c) {
+            while (oldIds != null && oi < oldIds.length && oldIds[oi] < c) {
                 oi++;
             }
             int lo = c << CHUNK_SHIFT;
@@ -192,8 +206,8 @@ final class PageTable {
             int used = 0;
             for (int k = 0; k < len; k++) {
                 int p = lo + k;
-                int u = old == null ? NONE : old.ids == null ? old.base + p
-                        : oi < old.ids.length && old.ids[oi] == c ? old.chunks[oi][k] : NONE;
+                int u = old == null ? NONE : oldIds == null ? old.base + p
+                        : oi < oldIds.length && oldIds[oi] == c ? old.chunks[oi][k] : NONE;
                 int v;
                 if (u != NONE) {
                     v = b == null ? u : b.next();
@@ -228,22 +242,23 @@ final class PageTable {
                 return contiguous(pages, first);
             }
         }
-        return new PageTable(pages, NONE, Arrays.copyOf(ids, n), Arrays.copyOf(chunks, n), backed);
+        return chunked(pages, Arrays.copyOf(ids, n), chunks, backed);
     }
 
     /** @return the next chunk after {@code after} that the old table or the hole range touches, or -1 */
     private static int nextChunk(PageTable old, int oi, int holeFirst, int holeLast, int after, int lastChunk) {
         int candidate = Integer.MAX_VALUE;
         if (old != null) {
-            if (old.ids == null) {
+            int[] ids = old.ids();
+            if (ids == null) {
                 candidate = after + 1 <= lastChunk ? after + 1 : Integer.MAX_VALUE;
             } else {
                 int i = oi;
-                while (i < old.ids.length && old.ids[i] <= after) {
+                while (i < ids.length && ids[i] <= after) {
                     i++;
                 }
-                if (i < old.ids.length) {
-                    candidate = old.ids[i];
+                if (i < ids.length) {
+                    candidate = ids[i];
                 }
             }
         }
@@ -273,8 +288,8 @@ final class PageTable {
 
     @Override
     public String toString() {
-        return ids == null ? "PageTable[" + pages + " pages at " + base + "]"
-                : "PageTable[" + pages + " pages, " + backed + " backed in " + ids.length + " chunks]";
+        return chunks == null ? "PageTable[" + pages + " pages at " + base + "]"
+                : "PageTable[" + pages + " pages, " + backed() + " backed in " + (chunks.length - 1) + " chunks]";
     }
 
     /** Walks the units of an extent list one by one. */

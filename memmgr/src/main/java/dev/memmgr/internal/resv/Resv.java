@@ -17,8 +17,9 @@ import java.util.function.BooleanSupplier;
  *
  * <p><b>State.</b> {@code owner} is the lock word: null when free, the holding {@link Thread}
  * for a plain lock, or the holding {@link AcquireContext} (which belongs to one thread) for a
- * ww lock, so a context's lock is taken by the same single CAS as a plain one. {@code head} and
- * {@code tail} are a FIFO queue of {@link Waiter}s, changed only under this object's monitor;
+ * ww lock, so a context's lock is taken by the same single CAS as a plain one. {@code head} is a
+ * FIFO queue of {@link Waiter}s, changed only under this object's monitor, whose first node's
+ * {@code prev} is the last node (no tail field: a reservation per object must stay small);
  * {@code head} is volatile so that the fast paths can see "nobody queued" without the monitor.
  *
  * <p><b>Fast paths.</b> lock: {@code head == null} and one CAS of {@code owner} from null;
@@ -83,8 +84,6 @@ public final class Resv {
     private volatile Object owner;
     /** Longest-waiting waiter; written under the monitor, read without it by the fast paths. */
     private volatile Waiter head;
-    /** Newest waiter; guarded by the monitor. */
-    private Waiter tail;
     /** Fences and their usages, {@code fenceCount} of each; guarded by the monitor; null until the first. */
     private FenceCore[] fences;
     private Usage[] usages;
@@ -436,39 +435,44 @@ public final class Resv {
         }
     }
 
+    // The queue: head.prev is the last waiter (head's own when alone); other nodes' prev is
+    // their predecessor; the last one's next is null. Unlinked nodes have null links.
+
     private void enqueueLocked(Waiter w) {
-        Waiter t = tail;
-        w.prev = t;
-        tail = w;
-        if (t == null) {
+        Waiter h = head;
+        w.next = null;
+        if (h == null) {
+            w.prev = w;
             head = w;
         } else {
-            t.next = w;
+            Waiter last = h.prev;
+            w.prev = last;
+            last.next = w;
+            h.prev = w;
         }
     }
 
     private void dequeueHeadLocked() {
         Waiter w = head;
         Waiter n = w.next;
-        w.next = null;
-        if (n == null) {
-            tail = null;
-        } else {
-            n.prev = null;
+        if (n != null) {
+            n.prev = w.prev; // the last waiter
         }
         head = n;
+        w.next = null;
+        w.prev = null;
     }
 
     private void unlinkLocked(Waiter w) {
+        if (w == head) {
+            dequeueHeadLocked();
+            return;
+        }
         Waiter p = w.prev;
         Waiter n = w.next;
-        if (p == null) {
-            head = n;
-        } else {
-            p.next = n;
-        }
+        p.next = n;
         if (n == null) {
-            tail = p;
+            head.prev = p; // w was the last
         } else {
             n.prev = p;
         }
