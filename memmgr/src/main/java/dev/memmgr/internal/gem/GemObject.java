@@ -205,6 +205,14 @@ public final class GemObject extends LruNode {
         return x == null ? null : x.sites;
     }
 
+    /** Records where a count was taken, with leak detection on (a small method: fast paths inline it). */
+    private void took(LeakSites.Use use, boolean wasFirst) {
+        Extras x = extras;
+        if (x != null && x.sites != null) {
+            x.sites.took(use, wasFirst);
+        }
+    }
+
     /** @return how messages name the object: "buffer object 3 of client 'ui'", and its label if any */
     public String describe() {
         String l = label();
@@ -717,15 +725,11 @@ public final class GemObject extends LruNode {
     public void getPages() {
         if (takeUse()) {
             touch();
-            if (sites() != null) {
-                sites().took(LeakSites.Use.PAGE_USE, false);
-            }
+            took(LeakSites.Use.PAGE_USE, false);
             return;
         }
         locked(GemObject::getPagesLocked);
-        if (sites() != null) {
-            sites().took(LeakSites.Use.PAGE_USE, true);
-        }
+        took(LeakSites.Use.PAGE_USE, true);
     }
 
     /** Drops a weak page use; content stays. Lock-free while the count stays above zero. */
@@ -775,15 +779,11 @@ public final class GemObject extends LruNode {
     public void pin() {
         if (takePin()) {
             touch();
-            if (sites() != null) {
-                sites().took(LeakSites.Use.PIN, false);
-            }
+            took(LeakSites.Use.PIN, false);
             return;
         }
         locked(GemObject::pinLocked);
-        if (sites() != null) {
-            sites().took(LeakSites.Use.PIN, true);
-        }
+        took(LeakSites.Use.PIN, true);
     }
 
     /** Drops a pin. Lock-free while the count stays above zero. */
@@ -871,15 +871,11 @@ public final class GemObject extends LruNode {
                 throw freed();
             }
             touch();
-            if (sites() != null) {
-                sites().took(LeakSites.Use.VMAP, false);
-            }
+            took(LeakSites.Use.VMAP, false);
             return m.segment();
         }
         MemorySegment s = lockedCall(Vmaps::vmapLocked);
-        if (sites() != null) {
-            sites().took(LeakSites.Use.VMAP, true);
-        }
+        took(LeakSites.Use.VMAP, true);
         return s;
     }
 
