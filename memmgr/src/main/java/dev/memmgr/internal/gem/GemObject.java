@@ -27,8 +27,9 @@ import java.util.function.Function;
  * goes the object is <em>dying</em>: its view is torn down at once and operations waiting for its
  * reservation give up with IllegalStateException; it is freed when the transient ones are gone
  * too, by the thread that drops the last, which takes no lock (nobody else can reach it; seed
- * 000). {@code userRefs} counts retains and lookups alone, so that an unbalanced release is
- * refused and changes nothing.
+ * 000). {@link Extras#userRefs} counts retains and lookups alone, so that an unbalanced release
+ * is refused and changes nothing. Rare state lives in {@link Extras}, so a plain object stays
+ * small; the handle's sign bit says it was closed.
  *
  * <p><b>DOC: Operations.</b> A slow-path operation takes a transient reference, then the
  * reservation (unless the calling thread holds it: a user who locked {@code resv()} may call
