@@ -12,6 +12,7 @@ import static dev.memmgr.Fixture.pages;
 import static dev.memmgr.Fixture.states;
 import static dev.memmgr.Fixture.writePattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -82,6 +83,37 @@ class SwapFaultTest {
         assertEquals(256 * KiB, mm.reclaim(Long.MAX_VALUE), "the next eviction works");
         assertEquals(Residency.EVICTED, bo.residency());
         assertEquals(1, mm.stats().evictions());
+        assertContent(p, bo, "after eviction and swap-in");
+    }
+
+    @Test
+    void aFenceAddedWithoutTheLockDuringAnEvictionKeepsTheObjectResident() throws Exception {
+        BufferObject bo = client.create(256 * KiB);
+        byte[] p = writePattern(bo, 2);
+        MemoryStats before = mm.stats();
+        Fence gpu = new Fence();
+        faults.beforeNextWrite(() -> { // another thread submits work on the object mid-eviction
+            Thread submitter = new Thread(() -> bo.resv().addFence(gpu, FenceUsage.WRITE), "submitter");
+            submitter.start();
+            try {
+                submitter.join(Fixture.DEADLINE.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+
+        assertEquals(0, mm.reclaim(Long.MAX_VALUE), "busy by the time the eviction would commit");
+        assertTrue(faults.writeCalls() >= 1, "the eviction had started writing");
+        assertFalse(bo.resv().isIdle(FenceUsage.BOOKKEEP));
+        assertEquals(Residency.RESIDENT, bo.residency());
+        MemoryStats after = mm.stats();
+        assertEquals(List.of(before.resident(), 0L, 0L, before.free(), 256 * KiB),
+                List.of(after.resident(), after.evictions(), after.swapUsed(), after.free(), after.busy()),
+                "[resident, evictions, swapUsed, free, busy]: no eviction counted, no slot kept, no frame freed");
+        assertContent(p, bo, "the busy object's content");
+
+        gpu.signal();
+        assertEquals(256 * KiB, mm.reclaim(Long.MAX_VALUE), "idle again: evicted");
         assertContent(p, bo, "after eviction and swap-in");
     }
 

@@ -109,10 +109,13 @@ final class Backing {
         if (!notifyListenersLocked(o, true) || !o.reclaimableLocked(LruNode.PURGE)) {
             return 0; // a listener changed the object (pinned it, took it back, freed it...)
         }
-        o.teardownMapping(); // after the listeners: they may still read the old mapping
         BoState st = o.state();
         PageTable old = o.table();
-        o.transition(BoState.PURGED, null);
+        // a fence added without the lock since the checks keeps the object (see Resv.commitIfIdle)
+        if (!o.resv().commitIfIdle(() -> o.transition(BoState.PURGED, null))) {
+            return 0;
+        }
+        o.teardownMapping(); // after the listeners: they may still read the old mapping
         freeUnits(o.dev(), st, old);
         o.dev().countPurge();
         o.file().countPurge();
@@ -160,7 +163,13 @@ final class Backing {
             dev.freeSlots(slots); // the manager is closing under a listener, or a bug: stay resident
             return 0;
         }
-        o.transition(BoState.EVICTED, PageTable.remap(old, o.pages(), slots, null, 0, 0));
+        PageTable evicted = PageTable.remap(old, o.pages(), slots, null, 0, 0);
+        // a fence added without the lock during the write keeps the object resident, its content
+        // intact (Resv.commitIfIdle); the write is wasted, the slots freed
+        if (!o.resv().commitIfIdle(() -> o.transition(BoState.EVICTED, evicted))) {
+            dev.freeSlots(slots);
+            return 0;
+        }
         dev.freeFrames(frames);
         dev.countEviction();
         o.file().countEviction();

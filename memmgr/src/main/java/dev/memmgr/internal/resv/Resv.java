@@ -561,6 +561,27 @@ public final class Resv {
     }
 
     /**
+     * Runs {@code commit} if no fence is unsignaled, atomically with respect to
+     * {@link #addFence}: since fences may be added without the lock, a fence added while an
+     * eviction or purge is underway is either seen here (nothing runs: the object stays) or added
+     * after {@code commit} ran (its work then finds the object evicted or purged, as if attached
+     * just after). {@code commit} runs under this object's monitor: it must take no lock.
+     *
+     * @return whether the commit ran
+     */
+    public boolean commitIfIdle(Runnable commit) {
+        synchronized (this) {
+            for (int i = 0; i < fenceCount; i++) {
+                if (!fences[i].isSignaled()) {
+                    return false;
+                }
+            }
+            commit.run();
+            return true;
+        }
+    }
+
+    /**
      * Waits until {@link #isIdle(Usage) isIdle(usage)}, at most {@code timeout}. Waits without the
      * monitor: fences added meanwhile are not waited for.
      *

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Fault injection for a {@link SwapSpace}, for tests in any package of the module: installs
@@ -29,11 +30,16 @@ public final class SwapFaults {
     private volatile int readErrno = Errno.EIO;
     private final AtomicLong writeCalls = new AtomicLong();
     private final AtomicLong readCalls = new AtomicLong();
+    private final AtomicReference<Runnable> beforeWrite = new AtomicReference<>();
 
     private final SwapIo faulty = new SwapIo() {
         @Override
         public long pwritev(int fd, long iov, int iovcnt, long offset) {
             writeCalls.incrementAndGet();
+            Runnable once = beforeWrite.getAndSet(null);
+            if (once != null) {
+                once.run();
+            }
             if (takeOne(failingWrites)) {
                 throw new ErrnoException("pwritev", writeErrno);
             }
@@ -67,6 +73,12 @@ public final class SwapFaults {
         SwapFaults faults = new SwapFaults(space);
         space.io(faults.faulty);
         return faults;
+    }
+
+    /** Runs {@code action} once, in the writing thread, just before the next pwritev call. */
+    public SwapFaults beforeNextWrite(Runnable action) {
+        beforeWrite.set(action);
+        return this;
     }
 
     /** Makes the next {@code n} pwritev calls fail with EIO. */
