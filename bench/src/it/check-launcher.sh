@@ -9,42 +9,8 @@
 # exits 1 if any check failed.
 set -uo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-memmgr="$root/bin/memmgr"
-export MEMMGR_NO_BUILD=1
-unset MEMMGR_JAVA_HOME
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# expect STATUS STDOUT_TEXT STDERR_TEXT COMMAND...: runs COMMAND; checks its exit status, that
-# stdout and stderr contain the given texts (fixed strings; empty: no check), and that stderr
-# holds no stack trace.
-expect() {
-    local status=$1 out_text=$2 err_text=$3 rc why=""
-    shift 3
-    "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-    rc=$?
-    [ "$rc" -eq "$status" ] || why="exit status $rc, expected $status"
-    if [ -n "$out_text" ] && ! grep -qF -- "$out_text" "$tmp/out"; then
-        why="$why; stdout lacks '$out_text'"
-    fi
-    if [ -n "$err_text" ] && ! grep -qF -- "$err_text" "$tmp/err"; then
-        why="$why; stderr lacks '$err_text'"
-    fi
-    if grep -qE 'Exception|^[[:space:]]+at [[:alnum:]_$./]+\(' "$tmp/err"; then
-        why="$why; a stack trace on stderr"
-    fi
-    if [ -z "$why" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAILED: ${*#"$root/"}: ${why#; }"
-        sed 's/^/  stdout: /' "$tmp/out" | head -20
-        sed 's/^/  stderr: /' "$tmp/err" | head -20
-    fi
-}
+# shellcheck source=expect.sh
+source "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
 
 # the launcher itself
 expect 2 "" "memmgr: a command is needed" "$memmgr"
