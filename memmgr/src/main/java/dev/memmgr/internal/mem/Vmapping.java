@@ -188,15 +188,7 @@ public final class Vmapping {
      * deferred closes. Idempotent, any thread.
      */
     public void unmap() {
-        if (!unmapped.compareAndSet(false, true)) {
-            return;
-        }
-        budget.tornDown(this); // from here the range counts one area until its arena is closed
-        Teardown.neutralize(address, bytes);
-        if (Teardown.closeOrDefer(arena, budget::deferredClosed)) {
-            budget.deferredClosed();
-        }
-        Teardown.retryDeferred();
+        tearDown(false);
     }
 
     /**
@@ -209,13 +201,25 @@ public final class Vmapping {
      * importers still use when their manager closes. Idempotent, any thread.
      */
     public void abandon() {
+        tearDown(true);
+    }
+
+    /**
+     * {@link #unmap()}, or {@link #abandon()} with {@code keep}: the range is replaced, the arena
+     * closed (or its close deferred); its close unmaps the range and gives its last area back to
+     * the budget, unless the range is kept. Once only.
+     */
+    private void tearDown(boolean keep) {
         if (!unmapped.compareAndSet(false, true)) {
             return;
         }
-        keepRange.set(true); // the arena's close no longer unmaps
-        budget.tornDown(this); // its last area stays counted for good: the range stays mapped
+        keepRange.set(keep); // before the arena can close: its cleanup reads it
+        budget.tornDown(this); // from here the range counts one area until its arena is closed
         Teardown.neutralize(address, bytes);
-        Teardown.closeOrDefer(arena, () -> { });
+        Runnable closed = keep ? () -> { } : budget::deferredClosed; // a kept range keeps its area
+        if (Teardown.closeOrDefer(arena, closed)) {
+            closed.run();
+        }
         Teardown.retryDeferred();
     }
 

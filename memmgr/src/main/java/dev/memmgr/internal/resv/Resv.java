@@ -542,13 +542,18 @@ public final class Resv {
     public boolean isIdle(Usage usage) {
         Objects.requireNonNull(usage, "usage");
         synchronized (this) {
-            for (int i = 0; i < fenceCount; i++) {
-                if (usages[i].coveredBy(usage) && !fences[i].isSignaled()) {
-                    return false;
-                }
-            }
-            return true;
+            return idleLocked(usage);
         }
+    }
+
+    /** @return whether every fence of {@code usage} or a stronger one has signaled; monitor held */
+    private boolean idleLocked(Usage usage) {
+        for (int i = 0; i < fenceCount; i++) {
+            if (usages[i].coveredBy(usage) && !fences[i].isSignaled()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -571,10 +576,8 @@ public final class Resv {
      */
     public boolean commitIfIdle(Runnable commit) {
         synchronized (this) {
-            for (int i = 0; i < fenceCount; i++) {
-                if (!fences[i].isSignaled()) {
-                    return false;
-                }
+            if (!idleLocked(Usage.BOOKKEEP)) {
+                return false;
             }
             commit.run();
             return true;
