@@ -43,6 +43,20 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class DmaBufConcurrencyTest {
     private static final long SIZE = pages(8);
 
+    /**
+     * Set just before the test closes a manager under its users: from then on a view still open
+     * may read zeros for a moment (its range is replaced before its arena closes) before it
+     * throws IllegalStateException, as the architecture documents; any other wrong byte fails.
+     */
+    private volatile boolean closeStarted;
+
+    /** Fails unless a byte read through a view is the expected one (or a zero once the close began). */
+    private void checkViewByte(byte seen, byte expected, String what) {
+        if (seen != expected && !(closeStarted && seen == 0)) {
+            fail(what);
+        }
+    }
+
     private static long seed() {
         String p = System.getProperty(ModelRunner.SEED, "").strip();
         long seed = p.isEmpty() || p.equals("random") ? 0x5EED_D3AB_0F00L : Long.decode(p);
@@ -269,7 +283,7 @@ class DmaBufConcurrencyTest {
      * Threads use one side until it throws IllegalStateException (its manager closed); the test
      * closes that manager after each has done some work. Anything else thrown fails the test.
      */
-    private static void useUntilClosed(Fixture f, long seed, MemoryManager closing, List<Use> uses) {
+    private void useUntilClosed(Fixture f, long seed, MemoryManager closing, List<Use> uses) {
         CountDownLatch warmedUp = new CountDownLatch(uses.size());
         AtomicInteger stoppedByClose = new AtomicInteger();
         Workers w = f.workers();
@@ -293,6 +307,7 @@ class DmaBufConcurrencyTest {
         }
         w.start();
         Fixture.await(warmedUp, "every user did some work");
+        closeStarted = true;
         closing.close();
         w.join();
         assertEquals(uses.size(), stoppedByClose.get(), "every user stopped with IllegalStateException");
@@ -371,9 +386,8 @@ class DmaBufConcurrencyTest {
             Use pinner = rnd -> {
                 try (Vmap v = imp.vmap()) {
                     int at = rnd.nextInt((int) SIZE);
-                    if (v.segment().get(ValueLayout.JAVA_BYTE, at) != content[at]) {
-                        fail("wrong byte through the import's view");
-                    }
+                    checkViewByte(v.segment().get(ValueLayout.JAVA_BYTE, at), content[at],
+                            "wrong byte through the import's view");
                 }
             };
             Use mapper = rnd -> {
@@ -382,9 +396,7 @@ class DmaBufConcurrencyTest {
                 try {
                     MemorySegment s = dyn.map();
                     int at = rnd.nextInt((int) SIZE);
-                    if (s.get(ValueLayout.JAVA_BYTE, at) != content[at]) {
-                        fail("wrong byte through the attachment");
-                    }
+                    checkViewByte(s.get(ValueLayout.JAVA_BYTE, at), content[at], "wrong byte through the attachment");
                     if (rnd.nextBoolean()) {
                         dyn.unmap();
                     }
